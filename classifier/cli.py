@@ -1,0 +1,248 @@
+"""Command line: train, examples, corpus-stats, suggest, evaluate, serve."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter, defaultdict
+from pathlib import Path
+
+from .corpus import FORMATS, CorpusError, load_corpus, tag_variants
+from .training import DEFAULT_DATA, DEFAULT_OUT, stderr_progress
+
+DEFAULT_MODEL = DEFAULT_OUT
+
+
+def _add_data_arguments(parser, default_data=True):
+    parser.add_argument("--data", nargs="+", default=[str(DEFAULT_DATA)] if default_data else None,
+                        required=not default_data, metavar="PATH", help="corpus files or folders")
+    parser.add_argument("--format", choices=FORMATS, help="force a corpus format instead of detecting it")
+
+
+def add_train_arguments(parser: argparse.ArgumentParser) -> None:
+    _add_data_arguments(parser)
+    parser.add_argument("--out", default=str(DEFAULT_OUT), help="model folder to write (default %(default)s)")
+    parser.add_argument("--min-count", type=int, default=5, help="tags with fewer examples are not learned")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--holdout", type=float, default=0.2,
+                        help="share of posts held out for scoring; 0 trains on all (default %(default)s)")
+
+
+def run_train(args) -> int:
+    from .training import train
+
+    metadata = train(args.data, args.out, format=args.format, holdout=args.holdout,
+                     min_count=args.min_count, random_state=args.seed)
+    scores = metadata["holdout"]["scores"]
+    if scores:
+        print(json.dumps({"model": args.out, "held_out": scores}, ensure_ascii=False))
+    return 0
+
+
+def run_examples(args) -> int:
+    for example in load_corpus(args.paths, format=args.format):
+        print(json.dumps(example.to_json(), ensure_ascii=False))
+    return 0
+
+
+def run_corpus_stats(args) -> int:
+    examples = load_corpus(args.paths or [str(DEFAULT_DATA)], format=args.format)
+    blocks, paragraphs, posts = Counter(), Counter(), defaultdict(set)
+    post_tag_posts = defaultdict(set)
+    for example in examples:
+        lines = sum(1 for line in example.text.splitlines() if line.strip())
+        for tag in example.tags:
+            blocks[tag] += 1
+            paragraphs[tag] += lines
+            posts[tag].add(example.group)
+        for tag in example.post_tags:
+            post_tag_posts[tag].add(example.group)
+    untagged = [e for e in examples if not e.tags]
+    print(f"{len(examples)} examples, {len({e.group for e in examples})} posts, "
+          f"{len(untagged)} without a block tag\n")
+    print(f"{'block tag':28} {'blocks':>7} {'paragraphs':>10} {'posts':>6}")
+    for tag, n in sorted(blocks.items(), key=lambda item: (-item[1], item[0])):
+        if n >= args.min_count:
+            print(f"{tag:28} {n:7} {paragraphs[tag]:10} {len(posts[tag]):6}")
+    rare = {tag: n for tag, n in blocks.items() if n < args.min_count}
+    print(f"\n{len(rare)} rarer block tags (< {args.min_count} blocks, not learned): "
+          f"{sum(rare.values())} blocks, {sum(paragraphs[t] for t in rare)} paragraphs")
+    if post_tag_posts:
+        print(f"\n{'post tag':28} {'posts':>7}")
+        for tag, group in sorted(post_tag_posts.items(), key=lambda item: -len(item[1])):
+            print(f"{tag:28} {len(group):7}")
+    warnings = _tag_warnings(blocks + Counter({t: len(g) for t, g in post_tag_posts.items()}), args.min_count)
+    if warnings:
+        print("\nwarnings (merge variants in training_data/tag_aliases.json):")
+        for warning in warnings:
+            print(f"  {warning}")
+    return 0
+
+
+def _tag_warnings(counts: Counter, min_count: int) -> list[str]:
+    warnings = [f"width/case variants of one tag: {', '.join(group)}" for group in tag_variants(counts)]
+    frequent = [tag for tag, n in counts.items() if n >= min_count]
+    for tag, n in sorted(counts.items()):
+        if n >= min_count:
+            continue
+        # A rare tag that shares its first two characters with another tag, or sits inside it,
+        # is most likely a drifting spelling of it (#東京五輪 / #東京オリンピック, #大谷 / #大谷翔平).
+        name = tag.lstrip("#")
+        similar = [other for other in counts if other != tag and (
+            name in other.lstrip("#") or other.lstrip("#") in name or
+            (len(name) >= 3 and other.lstrip("#")[:2] == name[:2] and other not in frequent))]
+        if similar:
+            warnings.append(f"possible near-duplicates: {tag} ({n}) ~ " +
+                            ", ".join(f"{o} ({counts[o]})" for o in sorted(similar)))
+    singletons = sorted(tag for tag, n in counts.items() if n == 1)
+    if singletons:
+        warnings.append(f"{len(singletons)} tags used once: {' '.join(singletons[:20])}"
+                        + (" …" if len(singletons) > 20 else ""))
+    return warnings
+
+
+def _read_inputs(stream):
+    """Paragraphs from a stream: one a line, or JSON Lines objects with ``text``."""
+    for number, line in enumerate(stream, 1):
+        if not line.strip():
+            continue
+        if line.lstrip().startswith("{"):
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise CorpusError(stream.name, number, f"invalid JSON: {error.msg}") from None
+            if not isinstance(record, dict) or not isinstance(record.get("text"), str):
+                raise CorpusError(stream.name, number, "a JSON input line needs a string 'text'")
+            yield number, record.get("id"), record["text"]
+        else:
+            yield number, None, line.rstrip("\n")
+
+
+def ensure_default_model(model_dir: str) -> None:
+    """On a fresh clone there is no trained model yet: train the default one from the bundled
+    corpus. Other model folders are never trained implicitly."""
+    from .model import METADATA_FILE
+    from .training import train
+
+    if Path(model_dir).resolve() == DEFAULT_MODEL.resolve() and not (DEFAULT_MODEL / METADATA_FILE).exists():
+        stderr_progress(f"no model in {DEFAULT_MODEL} yet: training it from {DEFAULT_DATA} (once)")
+        train([DEFAULT_DATA], DEFAULT_MODEL)
+
+
+def run_suggest(args) -> int:
+    from .model import load_model
+
+    ensure_default_model(args.model)
+    model, _ = load_model(args.model)
+    stream = sys.stdin if args.input in (None, "-") else open(args.input, encoding="utf-8")
+    with stream:
+        batch = []
+        for item in _read_inputs(stream):
+            batch.append(item)
+            if len(batch) >= args.batch_size:
+                _write_suggestions(model, batch, args)
+                batch = []
+        if batch:
+            _write_suggestions(model, batch, args)
+    return 0
+
+
+def _write_suggestions(model, batch, args):
+    results = model.suggest([text for _, _, text in batch], k=args.k, threshold=args.threshold, explain=args.explain)
+    for (number, identifier, _), suggestions in zip(batch, results):
+        record = {"line": number, "suggestions": suggestions}
+        if identifier is not None:
+            record = {"id": identifier, **record}
+        print(json.dumps(record, ensure_ascii=False))
+    sys.stdout.flush()
+
+
+def run_evaluate(args) -> int:
+    from .evaluate import cross_validate, evaluate, format_scores, flat_scores
+    from .model import HashtagModel, load_model
+
+    examples = load_corpus(args.data, format=args.format)
+    if args.cv:
+        params = {"min_count": args.min_count}
+        if args.model:
+            params = load_model(args.model)[0].get_params()
+        result = cross_validate(examples, params, folds=args.cv, seed=args.seed, progress=stderr_progress)
+        report = result
+        print(format_scores(result["scores"]))
+    else:
+        model, _ = load_model(args.model or DEFAULT_MODEL)
+        report = evaluate(model, examples, k=args.k, threshold=args.threshold)
+        print(format_scores(flat_scores(report)))
+    if args.report_dir:
+        Path(args.report_dir).mkdir(parents=True, exist_ok=True)
+        with open(Path(args.report_dir) / "report.json", "w", encoding="utf-8") as stream:
+            json.dump(report, stream, ensure_ascii=False, indent=2)
+    _ = HashtagModel
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m classifier", description="Hashtag suggestions for Japanese news.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    train = commands.add_parser("train", help="train a model folder from a corpus")
+    add_train_arguments(train)
+    train.set_defaults(run=run_train)
+
+    examples = commands.add_parser("examples", help="print the examples the corpus readers see, as JSON Lines")
+    examples.add_argument("paths", nargs="+", metavar="PATH")
+    examples.add_argument("--format", choices=FORMATS)
+    examples.set_defaults(run=run_examples)
+
+    stats = commands.add_parser("corpus-stats", help="blocks, paragraphs and posts per tag; tag warnings")
+    stats.add_argument("paths", nargs="*", metavar="PATH", help=f"default {DEFAULT_DATA}")
+    stats.add_argument("--format", choices=FORMATS)
+    stats.add_argument("--min-count", type=int, default=5)
+    stats.set_defaults(run=run_corpus_stats)
+
+    suggest = commands.add_parser("suggest", help="suggest hashtags for paragraphs (one a line, or JSONL)")
+    suggest.add_argument("input", nargs="?", help="a file, or - for standard input (default)")
+    suggest.add_argument("--model", default=str(DEFAULT_MODEL))
+    suggest.add_argument("--k", type=int, help="at most this many tags per text")
+    suggest.add_argument("--threshold", type=float, help="one threshold for all tags; 0 ranks every tag")
+    suggest.add_argument("--explain", action="store_true", help="add the terms behind each tag")
+    suggest.add_argument("--batch-size", type=int, default=256, help=argparse.SUPPRESS)
+    suggest.set_defaults(run=run_suggest)
+
+    evaluate = commands.add_parser("evaluate", help="score a model on a labelled corpus, or cross-validate")
+    _add_data_arguments(evaluate, default_data=False)
+    evaluate.add_argument("--model", help=f"model folder (default {DEFAULT_MODEL})")
+    evaluate.add_argument("--report-dir", help="write report.json here")
+    evaluate.add_argument("--k", type=int)
+    evaluate.add_argument("--threshold", type=float)
+    evaluate.add_argument("--cv", type=int, metavar="K", help="K-fold cross-validation by post instead")
+    evaluate.add_argument("--min-count", type=int, default=5)
+    evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.set_defaults(run=run_evaluate)
+    return parser
+
+
+def main(argv=None) -> int:
+    from .model import ModelLoadError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except (CorpusError, ValueError, ModelLoadError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        return 0
+
+
+def main_train(argv=None) -> int:
+    """``python train.py``: the same as ``python -m classifier train``."""
+    parser = argparse.ArgumentParser(prog="train.py", description="Train a hashtag model from a corpus.")
+    add_train_arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        return run_train(args)
+    except (CorpusError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2

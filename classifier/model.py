@@ -1,0 +1,459 @@
+"""Features and a linear model: fit, suggest, explain, save, load.
+
+``HashtagModel`` owns its tokenizer settings, so training and serving cannot tokenize
+differently. Scoring is one sparse-by-dense matrix product followed by a per-tag sigmoid
+(Platt scaling learned on out-of-fold scores), so scores are calibrated probabilities that
+compare across tags and a single threshold means the same for every tag.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+from scipy.special import expit
+from sklearn.base import BaseEstimator
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GroupKFold
+from sklearn.svm import LinearSVC
+
+from .text import Tokenizer, dictionary_version
+
+ARTIFACT_PREFIX = "model-"
+METADATA_FILE = "metadata.json"
+_THRESHOLD_GRID = np.round(np.arange(0.05, 0.951, 0.025), 3)
+
+
+class ModelLoadError(RuntimeError):
+    """A model folder that cannot be served; the message says why and how to recover."""
+
+
+class HashtagModel(BaseEstimator):
+    """Multi-label hashtag suggester: TF-IDF over MeCab tokens and one linear model per tag.
+
+    Parameters
+    ----------
+    form, pos, ngram_range : tokenizer settings (see ``classifier.text.Tokenizer``).
+    min_df, max_df, sublinear_tf, max_features : TF-IDF settings.
+    loss : "logistic" (logistic regression) or "hinge" (linear SVM); both are calibrated.
+    C : inverse regularisation strength of the linear models.
+    class_weight : None or "balanced", passed to the linear models.
+    min_count : tags with fewer examples leave the label set (their texts stay as negatives).
+    cv : folds (grouped by post) for calibration and per-tag thresholds.
+    k : default number of suggestions per text.
+    threshold : the global threshold; None learns it by cross-validation.
+    per_tag_thresholds : learn a threshold per tag (tags with fewer than ``min_threshold_support``
+        examples keep the global one).
+    random_state : seed for everything random.
+    """
+
+    def __init__(self, form="surface", pos="content", ngram_range=(1, 2), min_df=1, max_df=1.0,
+                 sublinear_tf=True, max_features=None, loss="logistic", C=10.0, class_weight="balanced",
+                 min_count=5, cv=5, k=3, threshold=None, per_tag_thresholds=True, min_threshold_support=10,
+                 random_state=0):
+        self.form = form
+        self.pos = pos
+        self.ngram_range = ngram_range
+        self.min_df = min_df
+        self.max_df = max_df
+        self.sublinear_tf = sublinear_tf
+        self.max_features = max_features
+        self.loss = loss
+        self.C = C
+        self.class_weight = class_weight
+        self.min_count = min_count
+        self.cv = cv
+        self.k = k
+        self.threshold = threshold
+        self.per_tag_thresholds = per_tag_thresholds
+        self.min_threshold_support = min_threshold_support
+        self.random_state = random_state
+
+    # ----------------------------------------------------------------------------------------
+    # fitting
+
+    def build_tokenizer(self) -> Tokenizer:
+        return Tokenizer(form=self.form, pos=self.pos, ngram_range=tuple(self.ngram_range))
+
+    def _linear_model(self):
+        if self.loss == "logistic":
+            return LogisticRegression(C=self.C, solver="liblinear", class_weight=self.class_weight,
+                                      random_state=self.random_state)
+        if self.loss == "hinge":
+            return LinearSVC(C=self.C, class_weight=self.class_weight, random_state=self.random_state)
+        raise ValueError(f"loss must be 'logistic' or 'hinge', got {self.loss!r}")
+
+    def _fit_linear(self, X, Y) -> tuple[np.ndarray, np.ndarray]:
+        """One binary model per column of Y, stacked into a (n_tags, n_features) matrix."""
+        coef = np.zeros((Y.shape[1], X.shape[1]), dtype=np.float64)
+        intercept = np.full(Y.shape[1], -10.0)
+        for j in range(Y.shape[1]):
+            column = Y[:, j]
+            if column.min() == column.max():
+                # No positive (or no negative) example in this fold: a constant score.
+                intercept[j] = 10.0 if column[0] else -10.0
+                continue
+            estimator = self._linear_model().fit(X, column)
+            coef[j], intercept[j] = estimator.coef_[0], estimator.intercept_[0]
+        return coef, intercept
+
+    def fit(self, texts: Sequence[str], y: Sequence[Iterable[str]], groups: Sequence[str] | None = None,
+            scopes: dict[str, str] | None = None, progress: Callable[[str], None] | None = None):
+        """Learn from texts and their label sets.
+
+        groups : the post each text comes from; calibration folds never split a post.
+        scopes : tag -> "block" or "post", kept for the answers; tags not named are "block".
+        """
+        say = progress or (lambda message: None)
+        texts = list(texts)
+        label_sets = [list(dict.fromkeys(labels)) for labels in y]
+        if len(texts) != len(label_sets):
+            raise ValueError(f"got {len(texts)} texts but {len(label_sets)} label sets")
+        for i, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise ValueError(f"text {i} must be a string, got {type(text).__name__}")
+        counts = Counter(tag for labels in label_sets for tag in labels)
+        self.tag_counts_ = dict(sorted(counts.items()))
+        self.classes_ = np.array(sorted(tag for tag, n in counts.items() if n >= self.min_count), dtype=object)
+        if len(self.classes_) < 1:
+            raise ValueError(f"no tag has at least min_count={self.min_count} examples "
+                             f"(most frequent: {counts.most_common(3)})")
+        index = {tag: j for j, tag in enumerate(self.classes_)}
+        Y = np.zeros((len(texts), len(self.classes_)), dtype=np.int8)
+        for i, labels in enumerate(label_sets):
+            for tag in labels:
+                if tag in index:
+                    Y[i, index[tag]] = 1
+        self.scopes_ = {tag: (scopes or {}).get(tag, "block") for tag in self.classes_}
+        is_post = np.array([self.scopes_[tag] == "post" for tag in self.classes_])
+        if is_post.all() or not is_post.any():
+            is_post[:] = False  # nothing to compose: every tag gets its own linear model
+        self.linear_columns_ = np.flatnonzero(~is_post)
+        self.post_columns_ = np.flatnonzero(is_post)
+        self.post_given_block_ = _conditional_frequencies(Y[:, self.linear_columns_], Y[:, self.post_columns_])
+
+        started = time.perf_counter()
+        say(f"tokenizing {len(texts)} texts")
+        self.vectorizer_ = TfidfVectorizer(analyzer=self.build_tokenizer(), min_df=self.min_df, max_df=self.max_df,
+                                           sublinear_tf=self.sublinear_tf, max_features=self.max_features,
+                                           dtype=np.float32)
+        X = self.vectorizer_.fit_transform(texts)
+        self.feature_names_ = self.vectorizer_.get_feature_names_out()
+
+        linear_Y = Y[:, self.linear_columns_]
+        say(f"calibrating {len(self.linear_columns_)} tags on {self.cv}-fold out-of-fold scores")
+        decision = self._out_of_fold_decision(X, linear_Y, groups)
+        self.calibration_ = np.array([_platt(decision[:, j], linear_Y[:, j]) for j in range(linear_Y.shape[1])])
+        probabilities = self._compose(self._calibrate(decision))
+        self._learn_thresholds(probabilities, Y)
+        self.cv_scores_ = _label_scores(probabilities, Y, self.thresholds_)
+
+        say(f"fitting {len(self.linear_columns_)} tags on all {len(texts)} texts")
+        coef, intercept = self._fit_linear(X, linear_Y)
+        self.coef_ = coef.astype(np.float32)
+        self.intercept_ = intercept.astype(np.float32)
+        self._coef_t = np.ascontiguousarray(self.coef_.T)
+        self.n_features_ = X.shape[1]
+        self.fit_seconds_ = round(time.perf_counter() - started, 3)
+        return self
+
+    def _compose(self, linear_probabilities: np.ndarray) -> np.ndarray:
+        """All tags' scores from the linear tags' probabilities.
+
+        A post tag is a theme of a whole post, not something a paragraph says, so its score is
+        derived: the strongest block tag's probability times how often posts with that block
+        tag carry the post tag. An off-topic paragraph then gets no post tag either.
+        """
+        full = np.empty((linear_probabilities.shape[0], len(self.classes_)), dtype=np.float64)
+        full[:, self.linear_columns_] = linear_probabilities
+        if len(self.post_columns_):
+            full[:, self.post_columns_] = (linear_probabilities[:, :, None] * self.post_given_block_[None]).max(axis=1)
+        return full
+
+    def _out_of_fold_decision(self, X, Y, groups) -> np.ndarray:
+        groups = np.asarray(groups if groups is not None else np.arange(X.shape[0]), dtype=object)
+        n_folds = min(self.cv, len(set(groups)))
+        if n_folds < 2:
+            raise ValueError(f"calibration needs texts from at least 2 posts, got {len(set(groups))}")
+        decision = np.zeros(Y.shape, dtype=np.float64)
+        for train, test in group_folds(groups, n_folds, self.random_state):
+            coef, intercept = self._fit_linear(X[train], Y[train])
+            decision[test] = X[test] @ coef.T + intercept
+        return decision
+
+    def _calibrate(self, decision: np.ndarray) -> np.ndarray:
+        return expit(decision * self.calibration_[:, 0] + self.calibration_[:, 1])
+
+    def _learn_thresholds(self, probabilities: np.ndarray, Y: np.ndarray):
+        if self.threshold is not None:
+            self.threshold_ = float(self.threshold)
+        else:
+            # The global threshold that maximises micro-F1 of the out-of-fold scores.
+            self.threshold_ = float(max(_THRESHOLD_GRID, key=lambda t: _micro_f1(probabilities >= t, Y)))
+        thresholds = np.full(Y.shape[1], self.threshold_)
+        if self.per_tag_thresholds:
+            for j in range(Y.shape[1]):
+                if Y[:, j].sum() >= self.min_threshold_support:
+                    thresholds[j] = max(_THRESHOLD_GRID, key=lambda t: _f1(probabilities[:, j] >= t, Y[:, j]))
+        self.thresholds_ = thresholds
+
+    # ----------------------------------------------------------------------------------------
+    # prediction
+
+    def transform(self, texts: Sequence[str]):
+        return self.vectorizer_.transform(texts)
+
+    def predict_proba(self, texts: Sequence[str], X=None) -> np.ndarray:
+        """Calibrated probability of every tag (columns in ``classes_`` order) for each text."""
+        if X is None:
+            X = self.transform(texts)
+        coef_t = self.__dict__.get("_coef_t")
+        if coef_t is None:
+            coef_t = self._coef_t = np.ascontiguousarray(self.coef_.T)
+        decision = np.asarray(X @ coef_t) + self.intercept_
+        return self._compose(self._calibrate(decision))
+
+    def suggest(self, texts: Sequence[str], k: int | None = None, threshold: float | None = None,
+                explain: bool | int = False) -> list[list[dict]]:
+        """Ranked suggestions per text: ``{"tag", "score", "scope"}`` (and ``"terms"``).
+
+        threshold None uses the learned per-tag thresholds; a number applies to every tag
+        (0 ranks every tag, no abstention). k None uses the model's default.
+        """
+        k = self.k if k is None else int(k)
+        if k < 1:
+            raise ValueError(f"k must be at least 1, got {k}")
+        if threshold is not None and not (0.0 <= float(threshold) <= 1.0):
+            raise ValueError(f"threshold must be between 0 and 1, got {threshold}")
+        X = self.transform(texts)
+        probabilities = self.predict_proba(texts, X)
+        cutoffs = self.thresholds_ if threshold is None else np.full(len(self.classes_), float(threshold))
+        results = []
+        for i, row in enumerate(probabilities):
+            ranked = np.argsort(-row, kind="stable")[:k]
+            suggestions = []
+            for j in ranked:
+                if row[j] < cutoffs[j]:
+                    continue
+                item = {"tag": self.classes_[j], "score": round(float(row[j]), 4), "scope": self.scopes_[self.classes_[j]]}
+                if explain:
+                    item["terms"] = self._terms(X[i], j, 5 if explain is True else int(explain))
+                suggestions.append(item)
+            results.append(suggestions)
+        return results
+
+    def _terms(self, x, j: int, n: int) -> list[dict]:
+        """The features of one text that pushed tag j up most: tf-idf value times weight.
+
+        A post tag has no weights of its own: its terms are those of the block tag it came from.
+        """
+        if j in self.post_columns_:
+            linear = self._calibrate(np.asarray(x @ self.coef_.T) + self.intercept_)[0]
+            post = list(self.post_columns_).index(j)
+            row = int(np.argmax(linear * self.post_given_block_[:, post]))
+        else:
+            row = list(self.linear_columns_).index(j)
+        contributions = x.data * self.coef_[row, x.indices]
+        order = np.argsort(-contributions, kind="stable")[:n]
+        return [{"term": str(self.feature_names_[x.indices[o]]), "weight": round(float(contributions[o]), 4)}
+                for o in order if contributions[o] > 0]
+
+    def explain(self, text: str, tag: str, n: int = 10) -> list[dict]:
+        if tag not in self.scopes_:
+            raise ValueError(f"unknown tag {tag!r}; the model knows {len(self.classes_)} tags")
+        return self._terms(self.transform([text]), list(self.classes_).index(tag), n)
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state.pop("_coef_t", None)  # derived; rebuilt on first use
+        return state
+
+
+def fit_examples(model: HashtagModel, examples: Sequence, progress=None) -> HashtagModel:
+    """Fit on corpus examples: labels are block and post tags, groups are posts."""
+    scope_votes: dict[str, Counter] = {}
+    for example in examples:
+        for tag in example.tags:
+            scope_votes.setdefault(tag, Counter())["block"] += 1
+        for tag in example.post_tags:
+            scope_votes.setdefault(tag, Counter())["post"] += 1
+    scopes = {tag: votes.most_common(1)[0][0] for tag, votes in scope_votes.items()}
+    return model.fit([e.text for e in examples], [e.labels for e in examples],
+                     groups=[e.group or e.source for e in examples], scopes=scopes, progress=progress)
+
+
+def _conditional_frequencies(block: np.ndarray, post: np.ndarray) -> np.ndarray:
+    """P(post tag | block tag) from co-occurrence: shape (n_block_tags, n_post_tags)."""
+    counts = block.T.astype(np.float64) @ post.astype(np.float64)
+    totals = block.sum(axis=0).astype(np.float64)[:, None]
+    return np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
+
+
+def group_folds(groups: np.ndarray, n_folds: int, seed: int):
+    """GroupKFold over a seeded shuffle of the groups, so fold membership follows the seed."""
+    unique = np.array(sorted(set(groups)), dtype=object)
+    rng = np.random.RandomState(seed)
+    shuffled = {g: i for i, g in enumerate(unique[rng.permutation(len(unique))])}
+    codes = np.array([shuffled[g] for g in groups])
+    return GroupKFold(n_splits=n_folds).split(np.zeros(len(groups)), groups=codes)
+
+
+def _platt(decision: np.ndarray, positive: np.ndarray) -> tuple[float, float]:
+    """Sigmoid parameters (a, b) with P = sigmoid(a * decision + b), fitted on out-of-fold scores."""
+    if positive.min() == positive.max():
+        return (0.0, 10.0 if positive[0] else -10.0)
+    fitted = LogisticRegression(C=1e4, solver="lbfgs").fit(decision.reshape(-1, 1), positive)
+    return (float(fitted.coef_[0, 0]), float(fitted.intercept_[0]))
+
+
+def _f1(predicted: np.ndarray, gold: np.ndarray) -> float:
+    tp = int(np.sum(predicted & (gold == 1)))
+    denominator = int(predicted.sum()) + int(gold.sum())
+    return 2 * tp / denominator if denominator else 0.0
+
+
+def _micro_f1(predicted: np.ndarray, gold: np.ndarray) -> float:
+    return _f1(predicted.ravel(), gold.ravel())
+
+
+def _label_scores(probabilities: np.ndarray, Y: np.ndarray, thresholds: np.ndarray) -> dict:
+    predicted = probabilities >= thresholds
+    per_tag = [_f1(predicted[:, j], Y[:, j]) for j in range(Y.shape[1])]
+    return {"micro_f1": round(_micro_f1(predicted, Y), 4), "macro_f1": round(float(np.mean(per_tag)), 4)}
+
+
+# --------------------------------------------------------------------------------------------
+# persistence
+
+def library_versions() -> dict[str, str]:
+    import fugashi  # noqa: F401 (its version is what matters)
+    import importlib.metadata as md
+    import joblib
+    import scipy
+    import sklearn
+
+    return {"python": platform.python_version(), "scikit-learn": sklearn.__version__, "numpy": np.__version__,
+            "scipy": scipy.__version__, "joblib": joblib.__version__, "fugashi": md.version("fugashi"),
+            "dictionary": dictionary_version()}
+
+
+# The libraries whose pickles must match exactly; a different patch of Python is harmless.
+_STRICT_VERSIONS = ("scikit-learn", "numpy", "scipy", "fugashi", "dictionary")
+
+
+def save_model(model: HashtagModel, directory: str | os.PathLike, metadata: dict) -> Path:
+    """Write the model and its metadata so that a crash at any moment leaves the folder loadable.
+
+    The artifact goes to a new content-named file; ``metadata.json`` names it and is replaced
+    last, atomically, so readers see either the old pair or the new one. Old artifacts go after.
+    """
+    import joblib
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=directory, prefix=".artifact-", suffix=".tmp")
+    os.close(handle)
+    try:
+        joblib.dump(model, temporary, compress=3)
+        digest = _sha256(temporary)
+        artifact = directory / f"{ARTIFACT_PREFIX}{digest[:16]}.joblib"
+        _fsync_path(temporary)
+        os.replace(temporary, artifact)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+    full = {**metadata, "artifact": artifact.name, "artifact_sha256": digest, "versions": library_versions()}
+    write_json_atomic(directory / METADATA_FILE, full)
+    for old in directory.glob(f"{ARTIFACT_PREFIX}*.joblib"):
+        if old.name != artifact.name:
+            old.unlink()
+    return artifact
+
+
+def write_json_atomic(path: Path, data) -> None:
+    path = Path(path)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            json.dump(data, stream, ensure_ascii=False, indent=2, default=_json_default)
+            stream.write("\n")
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+        _fsync_path(path.parent)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+
+
+def read_metadata(directory: str | os.PathLike) -> dict:
+    path = Path(directory) / METADATA_FILE
+    if not path.is_file():
+        raise ModelLoadError(f"no trained model in {directory} ({METADATA_FILE} missing): run `python train.py`")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ModelLoadError(f"{path} is not valid JSON ({error}): retrain with `python train.py`") from None
+
+
+def load_model(directory: str | os.PathLike) -> tuple[HashtagModel, dict]:
+    """Load a model folder after checking its versions and its artifact's hash."""
+    import joblib
+
+    metadata = read_metadata(directory)
+    versions, current = metadata.get("versions", {}), library_versions()
+    drift = [f"{name} {versions.get(name)} (running {current[name]})" for name in _STRICT_VERSIONS
+             if versions.get(name) != current[name]]
+    if drift:
+        raise ModelLoadError(f"model in {directory} was written by other library versions: {', '.join(drift)}; "
+                             f"retrain with `python train.py`")
+    artifact = Path(directory) / str(metadata.get("artifact", ""))
+    if not metadata.get("artifact") or not artifact.is_file():
+        raise ModelLoadError(f"model artifact {artifact} is missing: retrain with `python train.py`")
+    if _sha256(artifact) != metadata.get("artifact_sha256"):
+        raise ModelLoadError(f"model artifact {artifact} does not match the hash in its metadata "
+                             f"(truncated or replaced): retrain with `python train.py`")
+    model = joblib.load(artifact)
+    if not isinstance(model, HashtagModel):
+        raise ModelLoadError(f"{artifact} holds a {type(model).__name__}, not a HashtagModel")
+    return model, metadata
+
+
+def _sha256(path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for chunk in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _fsync_path(path) -> None:
+    try:
+        descriptor = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)
+
+
+def _json_default(value):
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating,)):
+        return float(value)
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"cannot write {type(value).__name__} to JSON")
+

@@ -1,0 +1,77 @@
+import pickle
+import threading
+
+import pytest
+
+from classifier.text import Tokenizer, get_tagger, normalize
+
+NOISE = [
+    ("ロシア 防衛産業標的か 英国防省https://t.co/aN1DlVOBoV #nhk_news", "ロシア 防衛産業標的か 英国防省"),
+    ("— NHKニュース (@nhk_news) January 3, 2024", ""),
+    ("— ロイター (@ReutersJapan) January 4, 2024\n本文です。", "本文です。"),
+    ("https://d1021.hatenadiary.com\n本文\nd1021.hatenadiary.jp", "本文"),
+    ("ＮＡＴＯは１０００発を調達", "natoは1000発を調達"),
+    ("  全角　スペース  ", "全角 スペース"),
+]
+
+
+@pytest.mark.parametrize("raw, expected", NOISE)
+def test_normalize_removes_noise(raw, expected):
+    assert normalize(raw) == expected
+
+
+def test_tokenizer_keeps_content_words_and_drops_noise():
+    tokens = Tokenizer()("ロシア軍はウクライナの発電所を攻撃した https://t.co/abc #nhk_news")
+    assert tokens[:5] == ["ロシア", "軍", "ウクライナ", "発電", "所"]
+    assert "攻撃" in tokens
+    assert not {"は", "の", "を", "た", "nhk_news", "https"} & set(tokens)
+
+
+def test_tokenizer_forms_and_ngrams():
+    text = "ロシア軍が町を奪った"
+    assert "奪う" in Tokenizer(form="lemma")(text)
+    assert "奪っ" in Tokenizer(form="surface")(text)
+    assert "町 奪っ" in Tokenizer(ngram_range=(1, 2))(text)
+    assert Tokenizer(ngram_range=(2, 2))(text) == ["ロシア 軍", "軍 町", "町 奪っ"]
+    assert "が" in Tokenizer(pos="all")(text)
+
+
+@pytest.mark.parametrize("settings", [{"form": "stem"}, {"pos": "verbs"}, {"ngram_range": (2, 1)}])
+def test_tokenizer_rejects_unknown_settings(settings):
+    with pytest.raises(ValueError):
+        Tokenizer(**settings)
+
+
+def test_tokenizer_pickles_without_its_tagger():
+    tokenizer = Tokenizer(form="base", ngram_range=(1, 2))
+    tokenizer("先に一度使う")
+    copy = pickle.loads(pickle.dumps(tokenizer))
+    assert copy == tokenizer
+    assert copy("ウクライナに戦車を供与") == tokenizer("ウクライナに戦車を供与")
+
+
+def test_one_tagger_per_thread():
+    arguments = Tokenizer().arguments
+    assert get_tagger(arguments) is get_tagger(arguments)
+    others = []
+    thread = threading.Thread(target=lambda: others.append(get_tagger(arguments)))
+    thread.start()
+    thread.join()
+    assert others[0] is not get_tagger(arguments)
+
+
+def test_threads_tokenize_like_one_thread():
+    tokenizer = Tokenizer(ngram_range=(1, 2))
+    texts = [f"第{i}回の会合でNATOは防空ミサイルの調達を決めた" for i in range(200)]
+    expected = [tokenizer(t) for t in texts]
+    results = {}
+
+    def work(n):
+        results[n] = [tokenizer(t) for t in texts]
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(result == expected for result in results.values())
