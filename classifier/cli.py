@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -181,6 +182,34 @@ def run_evaluate(args) -> int:
     return 0
 
 
+def run_serve(args) -> int:
+    """Start the production server (gunicorn, threaded workers) on the given model."""
+    from gunicorn.app.base import BaseApplication
+
+    from .server import create_app
+
+    ensure_default_model(args.model)
+    config = {"MODEL_DIR": args.model}
+    if args.feedback:
+        config["FEEDBACK_PATH"] = args.feedback
+
+    class Production(BaseApplication):
+        def load_config(self):
+            settings = {"bind": f"{args.host}:{args.port}", "workers": args.workers, "threads": args.threads,
+                        "worker_class": "gthread", "timeout": 60, "graceful_timeout": 20, "keepalive": 5,
+                        "accesslog": "-" if args.access_log else None, "errorlog": "-", "loglevel": "info"}
+            for key, value in settings.items():
+                self.cfg.set(key, value)
+
+        def load(self):
+            return create_app(config)
+
+    stderr_progress(f"serving {args.model} on http://{args.host}:{args.port} "
+                    f"({args.workers} workers x {args.threads} threads, pid {os.getpid()})")
+    Production().run()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m classifier", description="Hashtag suggestions for Japanese news.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -219,6 +248,18 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--min-count", type=int, default=5)
     evaluate.add_argument("--seed", type=int, default=0)
     evaluate.set_defaults(run=run_evaluate)
+
+    serve = commands.add_parser("serve", help="start the production HTTP server (gunicorn)")
+    serve.add_argument("--host", default=os.environ.get("HASHTAG_HOST", "127.0.0.1"))
+    serve.add_argument("--port", type=int, default=int(os.environ.get("HASHTAG_PORT", "8000")))
+    serve.add_argument("--model", default=os.environ.get("HASHTAG_MODEL_DIR", str(DEFAULT_MODEL)))
+    serve.add_argument("--feedback", help="feedback file (default training_data/feedback.jsonl)")
+    serve.add_argument("--workers", type=int, default=int(os.environ.get("HASHTAG_WORKERS", "2")),
+                       help="worker processes (default %(default)s: one per core)")
+    serve.add_argument("--threads", type=int, default=int(os.environ.get("HASHTAG_THREADS", "4")),
+                       help="threads per worker (default %(default)s)")
+    serve.add_argument("--access-log", action="store_true", help="log every request to standard error")
+    serve.set_defaults(run=run_serve)
     return parser
 
 
