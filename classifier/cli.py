@@ -23,7 +23,8 @@ def _add_data_arguments(parser, default_data=True):
 def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     _add_data_arguments(parser)
     parser.add_argument("--out", default=str(DEFAULT_OUT), help="model folder to write (default %(default)s)")
-    parser.add_argument("--min-count", type=int, default=5, help="tags with fewer examples are not learned")
+    parser.add_argument("--min-count", type=int, default=10,
+                        help="tags with fewer examples are not learned (default %(default)s)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--holdout", type=float, default=0.2,
                         help="share of posts held out for scoring; 0 trains on all (default %(default)s)")
@@ -83,6 +84,7 @@ def run_corpus_stats(args) -> int:
 def _tag_warnings(counts: Counter, min_count: int) -> list[str]:
     warnings = [f"width/case variants of one tag: {', '.join(group)}" for group in tag_variants(counts)]
     frequent = [tag for tag, n in counts.items() if n >= min_count]
+    reported = set()
     for tag, n in sorted(counts.items()):
         if n >= min_count:
             continue
@@ -91,7 +93,9 @@ def _tag_warnings(counts: Counter, min_count: int) -> list[str]:
         name = tag.lstrip("#")
         similar = [other for other in counts if other != tag and (
             name in other.lstrip("#") or other.lstrip("#") in name or
-            (len(name) >= 3 and other.lstrip("#")[:2] == name[:2] and other not in frequent))]
+            (len(name) >= 3 and other.lstrip("#")[:2] == name[:2] and other not in frequent))
+            and frozenset((tag, other)) not in reported]
+        reported.update(frozenset((tag, other)) for other in similar)
         if similar:
             warnings.append(f"possible near-duplicates: {tag} ({n}) ~ " +
                             ", ".join(f"{o} ({counts[o]})" for o in sorted(similar)))
@@ -226,7 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
     stats = commands.add_parser("corpus-stats", help="blocks, paragraphs and posts per tag; tag warnings")
     stats.add_argument("paths", nargs="*", metavar="PATH", help=f"default {DEFAULT_DATA}")
     stats.add_argument("--format", choices=FORMATS)
-    stats.add_argument("--min-count", type=int, default=5)
+    stats.add_argument("--min-count", type=int, default=10, help="tags below it are listed as not learned")
     stats.set_defaults(run=run_corpus_stats)
 
     suggest = commands.add_parser("suggest", help="suggest hashtags for paragraphs (one a line, or JSONL)")
@@ -245,7 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--k", type=int)
     evaluate.add_argument("--threshold", type=float)
     evaluate.add_argument("--cv", type=int, metavar="K", help="K-fold cross-validation by post instead")
-    evaluate.add_argument("--min-count", type=int, default=5)
+    evaluate.add_argument("--min-count", type=int, default=10)
     evaluate.add_argument("--seed", type=int, default=0)
     evaluate.set_defaults(run=run_evaluate)
 

@@ -319,7 +319,8 @@ def read_folders(root: Path) -> list[Example]:
             if file.is_file() and not file.name.startswith("."):
                 text = _read_text(file)
                 if text.strip():
-                    examples.append(Example(text.strip(), (label_dir.name,), (), f"{file}:1", file.name))
+                    examples.append(Example(text.strip(), (label_dir.name,), (), f"{file}:1",
+                                            f"{label_dir.name}/{file.name}"))
     if not examples:
         raise CorpusError(root, None, "no <label>/<file> texts found for the folder-per-label layout")
     return examples

@@ -57,7 +57,7 @@ class HashtagModel(BaseEstimator):
 
     def __init__(self, form="surface", pos="content", ngram_range=(1, 2), min_df=1, max_df=1.0,
                  sublinear_tf=True, max_features=None, loss="logistic", C=10.0, class_weight="balanced",
-                 min_count=5, cv=5, k=3, threshold=None, per_tag_thresholds=True, min_threshold_support=10,
+                 min_count=10, cv=5, k=3, threshold=None, per_tag_thresholds=True, min_threshold_support=10,
                  random_state=0):
         self.form = form
         self.pos = pos
