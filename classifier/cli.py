@@ -163,27 +163,61 @@ def _write_suggestions(model, batch, args):
 
 
 def run_evaluate(args) -> int:
-    from .evaluate import cross_validate, evaluate, format_scores, flat_scores
-    from .model import HashtagModel, load_model
+    """Score a model (or cross-validate) on a labelled corpus; print a short table, write a report."""
+    from .evaluate import build_report, cross_validate_report, format_cv, format_summary
+    from .model import load_model
+    from .promote import POINTER
+    from .report import HTML_FILE, write_report
 
+    if args.cv and args.baseline:
+        raise ValueError("--baseline compares two trained models on one corpus; it cannot be combined with --cv")
+    stderr_progress(f"reading {', '.join(args.data)}")
     examples = load_corpus(args.data, format=args.format)
+    if not examples:
+        raise ValueError(f"no labelled examples found in {', '.join(args.data)}")
     if args.cv:
-        params = {"min_count": args.min_count}
-        if args.model:
-            params = load_model(args.model)[0].get_params()
-        result = cross_validate(examples, params, folds=args.cv, seed=args.seed, progress=stderr_progress)
-        report = result
-        print(format_scores(result["scores"]))
+        params = load_model(args.model)[0].get_params() if args.model else {"min_count": args.min_count}
+        report, errors = cross_validate_report(examples, params, folds=args.cv, seed=args.seed,
+                                               progress=stderr_progress, k=args.k, threshold=args.threshold)
+        print(format_cv(report))
     else:
-        model, _ = load_model(args.model or DEFAULT_MODEL)
-        report = evaluate(model, examples, k=args.k, threshold=args.threshold)
-        print(format_scores(flat_scores(report)))
+        # The model in use: the promoted one when there is a pointer, else the default folder.
+        model_dir = args.model or str(POINTER if POINTER.is_symlink() else DEFAULT_MODEL)
+        model, metadata = load_model(model_dir)
+        baseline = None
+        if args.baseline:
+            baseline_model, baseline_metadata = load_model(args.baseline)
+            baseline = (baseline_model, baseline_metadata, args.baseline)
+        report, errors = build_report(model, examples, k=args.k, threshold=args.threshold, metadata=metadata,
+                                      model_dir=model_dir, data_paths=args.data, baseline=baseline,
+                                      progress=stderr_progress)
+        print(format_summary(report))
     if args.report_dir:
-        Path(args.report_dir).mkdir(parents=True, exist_ok=True)
-        with open(Path(args.report_dir) / "report.json", "w", encoding="utf-8") as stream:
-            json.dump(report, stream, ensure_ascii=False, indent=2)
-    _ = HashtagModel
+        paths = write_report(args.report_dir, report, errors)
+        print(f"report: {paths[HTML_FILE]} (and report.json, errors.jsonl)")
     return 0
+
+
+def run_promote(args) -> int:
+    """Switch the model in use to a new one if it is not worse; exit 1 when it is worse."""
+    from .evaluate import format_summary
+    from .promote import promote
+
+    decision = promote(args.model, pointer=args.pointer, data=args.data, format=args.format,
+                       tolerance=args.tolerance, force=args.force, dry_run=args.dry_run,
+                       report_dir=args.report_dir, progress=stderr_progress)
+    if decision["report"] is not None:
+        print(format_summary(decision["report"]))
+    for warning in decision["warnings"]:
+        print(f"warning: {warning}")
+    if decision["promoted"]:
+        print(f"promoted: {decision['pointer']} -> {decision['new']} (was {decision['previous'] or 'nothing'}); "
+              f"{decision['reason']}")
+        print(f"a service started with --model {decision['pointer']} serves it after POST /admin/reload")
+        return 0
+    hint = "" if decision["accepted"] else "; --force promotes anyway"
+    print(f"not promoted: {decision['reason']}{hint}")
+    return 0 if decision["accepted"] else 1
 
 
 def run_serve(args) -> int:
@@ -202,6 +236,10 @@ def run_serve(args) -> int:
             settings = {"bind": f"{args.host}:{args.port}", "workers": args.workers, "threads": args.threads,
                         "worker_class": "gthread", "timeout": 60, "graceful_timeout": 20, "keepalive": 5,
                         "accesslog": "-" if args.access_log else None, "errorlog": "-", "loglevel": "info"}
+            # Several servers may run on one machine (tests, benchmarks): a shared control socket
+            # in $HOME would collide, and nothing here uses it.
+            if "control_socket_disable" in self.cfg.settings:
+                settings["control_socket_disable"] = True
             for key, value in settings.items():
                 self.cfg.set(key, value)
 
@@ -242,16 +280,34 @@ def build_parser() -> argparse.ArgumentParser:
     suggest.add_argument("--batch-size", type=int, default=256, help=argparse.SUPPRESS)
     suggest.set_defaults(run=run_suggest)
 
-    evaluate = commands.add_parser("evaluate", help="score a model on a labelled corpus, or cross-validate")
+    evaluate = commands.add_parser("evaluate", help="score a model on a labelled corpus (report), or cross-validate")
     _add_data_arguments(evaluate, default_data=False)
-    evaluate.add_argument("--model", help=f"model folder (default {DEFAULT_MODEL})")
-    evaluate.add_argument("--report-dir", help="write report.json here")
-    evaluate.add_argument("--k", type=int)
-    evaluate.add_argument("--threshold", type=float)
-    evaluate.add_argument("--cv", type=int, metavar="K", help="K-fold cross-validation by post instead")
-    evaluate.add_argument("--min-count", type=int, default=10)
-    evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.add_argument("--model", help="model folder (default models/current if promoted, else "
+                                          f"{DEFAULT_MODEL}); with --cv, the settings to cross-validate")
+    evaluate.add_argument("--report-dir", help="write report.json, report.html and errors.jsonl here")
+    evaluate.add_argument("--k", type=int, help="at most this many suggestions a text (default: the model's)")
+    evaluate.add_argument("--threshold", type=float, help="one threshold for all tags (default: per-tag thresholds)")
+    evaluate.add_argument("--cv", type=int, metavar="K", help="K-fold cross-validation by post instead: mean and spread")
+    evaluate.add_argument("--baseline", metavar="DIR", help="a second model scored on the same data: deltas per "
+                                                            "metric and per tag")
+    evaluate.add_argument("--min-count", type=int, default=10, help="with --cv and no --model: tags below it are "
+                                                                    "not learned (default %(default)s)")
+    evaluate.add_argument("--seed", type=int, default=0, help="with --cv: fold assignment and model seed")
     evaluate.set_defaults(run=run_evaluate)
+
+    promote = commands.add_parser("promote", help="make a newly trained model the one in use if it is not worse")
+    promote.add_argument("model", help="the new model folder (written by train.py --out)")
+    promote.add_argument("--pointer", default="models/current",
+                         help="the link that names the model in use (default %(default)s)")
+    promote.add_argument("--data", nargs="+", metavar="PATH", help="labelled texts to compare on (default: the "
+                                                                   "held-out posts of the new model's training data)")
+    promote.add_argument("--format", choices=FORMATS, help="force the format of --data")
+    promote.add_argument("--tolerance", type=float, default=0.005,
+                         help="a metric may drop by this much and still count as not worse (default %(default)s)")
+    promote.add_argument("--force", action="store_true", help="promote even if it is worse")
+    promote.add_argument("--dry-run", action="store_true", help="compare and print; change nothing")
+    promote.add_argument("--report-dir", help="write the comparison report here")
+    promote.set_defaults(run=run_promote)
 
     serve = commands.add_parser("serve", help="start the production HTTP server (gunicorn)")
     serve.add_argument("--host", default=os.environ.get("HASHTAG_HOST", "127.0.0.1"))
