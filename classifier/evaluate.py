@@ -1,147 +1,624 @@
-"""Metrics for a model on labelled examples, and cross-validation by post.
+"""Metrics for a model on labelled examples, full evaluation reports, and cross-validation by post.
 
-Gold labels are the example's tags that the model knows (``classes_``): a tag below the
-model's ``min_count`` is "no tag" to it, so an example carrying only such tags should get no
-suggestion. Top-1 accuracy is measured on block tags (post tags are themes shared by a whole
-post, and ranking them first would flatter the number); corpora without post tags have only
-block tags, so there it is plain top-1 accuracy.
+Gold labels are the example's tags that are evaluated: by default the tags the model knows
+(``classes_``). A tag below the model's ``min_count`` is "no tag" to it, so an example carrying
+only such tags should get no suggestion. When two models are compared they are scored on the
+union of their tags, and a tag a model does not know counts as missed, so dropping a hard tag
+cannot look like an improvement.
+
+Top-1 accuracy is measured on block tags (post tags are themes shared by a whole post, and
+ranking them first would flatter the number); corpora without post tags have only block tags,
+so there it is plain top-1 accuracy.
+
+The report keys are documented in REPORTS.md; keep that file in step with ``build_report``.
 """
 from __future__ import annotations
 
 import math
 from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Callable, Sequence
 
 import numpy as np
 
-from .model import HashtagModel, group_folds, fit_examples
+from .model import HashtagModel, fit_examples, group_folds
 
-METRIC_KEYS = ("top1_accuracy", "micro_f1", "macro_f1", "micro_precision", "micro_recall")
+# Flat headline numbers, in table order; the same keys in held-out scores, --cv summaries and deltas.
+METRIC_KEYS = ("top1_accuracy", "micro_f1", "macro_f1", "micro_precision", "micro_recall", "recall_at_k",
+               "correctly_empty", "wrongly_empty", "brier", "ece")
+LOWER_IS_BETTER = frozenset({"wrongly_empty", "brier", "ece"})
+THRESHOLD_GRID = tuple(round(t, 2) for t in np.arange(0.05, 0.951, 0.05))
+CALIBRATION_BINS = 10
+# Per-tag calibration needs enough positives for its bins to mean anything.
+CALIBRATION_MIN_SUPPORT = 10
+CALIBRATION_MAX_TAGS = 8
+HEAT_MAP_TAGS = 12
+SCORE_BATCH = 2000
+
+Progress = Callable[[str], None]
 
 
-def _gold_matrix(model: HashtagModel, examples) -> np.ndarray:
-    index = {tag: j for j, tag in enumerate(model.classes_)}
-    gold = np.zeros((len(examples), len(model.classes_)), dtype=bool)
+def _quiet(message: str) -> None:
+    pass
+
+
+# --------------------------------------------------------------------------------------------
+# scoring: one model's probabilities and decisions on examples, over a fixed list of tags
+
+@dataclass
+class Scored:
+    tags: list                 # evaluated tags, the columns of every matrix below
+    scopes: dict               # tag -> "block" | "post"
+    known: np.ndarray          # (n_tags,) the model has this tag
+    probabilities: np.ndarray  # (n_texts, n_tags); 0 where the model does not know the tag
+    gold: np.ndarray           # (n_texts, n_tags) bool
+    predicted: np.ndarray      # (n_texts, n_tags) bool: in the top k and above the cutoff
+    top_k: np.ndarray          # (n_texts, n_tags) bool: ranked in the top k, whatever the score
+    cutoffs: np.ndarray        # (n_tags,) the threshold applied to each tag
+    k: int
+    threshold: float | None    # None: the model's per-tag thresholds
+
+    @property
+    def is_block(self) -> np.ndarray:
+        return np.array([self.scopes[tag] == "block" for tag in self.tags], dtype=bool)
+
+
+def evaluation_tags(model: HashtagModel, examples: Sequence) -> dict:
+    """The model's tags that can be judged on ``examples``, tag -> scope.
+
+    A corpus without post tags (JSON Lines of paragraphs, a folder per label) says nothing about
+    the model's post tags: scoring them would count every post-tag suggestion as wrong.
+    """
+    has_post_tags = any(e.post_tags for e in examples)
+    seen = {tag for e in examples for tag in e.labels}
+    return {tag: model.scopes_[tag] for tag in model.classes_
+            if has_post_tags or model.scopes_[tag] != "post" or tag in seen}
+
+
+def predict_in_batches(model: HashtagModel, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
+    """``model.predict_proba`` in batches, saying how far it got when the input is large."""
+    say = progress or _quiet
+    if len(texts) <= SCORE_BATCH:
+        return model.predict_proba(texts)
+    parts = []
+    for start in range(0, len(texts), SCORE_BATCH):
+        parts.append(model.predict_proba(texts[start:start + SCORE_BATCH]))
+        say(f"scored {min(start + SCORE_BATCH, len(texts))}/{len(texts)} texts")
+    return np.vstack(parts)
+
+
+def score(model: HashtagModel, examples: Sequence, k: int | None = None, threshold: float | None = None,
+          tags: dict | None = None, probabilities: np.ndarray | None = None,
+          progress: Progress | None = None) -> Scored:
+    """Score ``examples`` once; every metric, curve and error list is read off the result.
+
+    probabilities : the model's ``predict_proba`` for the examples (``classes_`` order), if known.
+    tags : tag -> scope to evaluate on (default: ``evaluation_tags``); tags the model lacks
+        score 0 and are never suggested.
+    """
+    if not examples:
+        raise ValueError("cannot evaluate on zero examples")
+    k = model.k if k is None else int(k)
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k}")
+    if threshold is not None and not 0.0 <= float(threshold) <= 1.0:
+        raise ValueError(f"threshold must be between 0 and 1, got {threshold}")
+    tags = dict(tags) if tags is not None else evaluation_tags(model, examples)
+    if not tags:
+        raise ValueError("no tags to evaluate on: the model knows none of the corpus's tags")
+    if probabilities is None:
+        probabilities = predict_in_batches(model, [e.text for e in examples], progress)
+    n_classes = len(model.classes_)
+    if probabilities.shape != (len(examples), n_classes):
+        raise ValueError(f"probabilities must have shape ({len(examples)}, {n_classes}), got {probabilities.shape}")
+
+    columns = list(tags)
+    model_index = {tag: j for j, tag in enumerate(model.classes_)}
+    known = np.array([tag in model_index for tag in columns], dtype=bool)
+    P = np.zeros((len(examples), len(columns)), dtype=np.float64)
+    cutoffs = np.full(len(columns), np.inf)
+    for c, tag in enumerate(columns):
+        if tag in model_index:
+            j = model_index[tag]
+            P[:, c] = probabilities[:, j]
+            cutoffs[c] = model.thresholds_[j] if threshold is None else float(threshold)
+
+    column_index = {tag: c for c, tag in enumerate(columns)}
+    gold = np.zeros(P.shape, dtype=bool)
     for i, example in enumerate(examples):
         for tag in example.labels:
-            if tag in index:
-                gold[i, index[tag]] = True
-    return gold
+            if tag in column_index:
+                gold[i, column_index[tag]] = True
+
+    # Tags the model lacks rank below every tag it knows.
+    order = np.argsort(-np.where(known, P, -1.0), axis=1, kind="stable")
+    top_k = np.zeros(P.shape, dtype=bool)
+    np.put_along_axis(top_k, order[:, :k], True, axis=1)
+    predicted = top_k & (P >= cutoffs)
+    return Scored(columns, tags, known, P, gold, predicted, top_k, cutoffs, k,
+                  None if threshold is None else float(threshold))
+
+
+# --------------------------------------------------------------------------------------------
+# metrics
+
+def _ratio(numerator, denominator) -> float | None:
+    return round(float(numerator) / float(denominator), 4) if denominator else None
 
 
 def _prf(tp: int, n_predicted: int, n_gold: int) -> dict:
+    # An undefined precision or recall counts as 0 (scikit-learn's zero_division=0).
     precision = tp / n_predicted if n_predicted else 0.0
     recall = tp / n_gold if n_gold else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     return {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4)}
 
 
-def evaluate(model: HashtagModel, examples: Sequence, k: int | None = None, threshold: float | None = None,
-             probabilities: np.ndarray | None = None, n_confusions: int = 15) -> dict:
-    """Scores of ``model`` on ``examples`` with its default (or the given) k and threshold."""
-    if not examples:
-        raise ValueError("cannot evaluate on zero examples")
-    k = model.k if k is None else int(k)
-    if probabilities is None:
-        probabilities = model.predict_proba([e.text for e in examples])
-    gold = _gold_matrix(model, examples)
-    cutoffs = model.thresholds_ if threshold is None else np.full(len(model.classes_), float(threshold))
+def calibration(probabilities: np.ndarray, gold: np.ndarray, bins: int = CALIBRATION_BINS) -> dict | None:
+    """Brier score, expected calibration error and the reliability curve of (score, gold) pairs.
 
-    order = np.argsort(-probabilities, axis=1, kind="stable")
-    top_k = np.zeros_like(gold)
-    np.put_along_axis(top_k, order[:, :k], True, axis=1)
-    predicted = top_k & (probabilities >= cutoffs)
+    Bins are equal-width over [0, 1]; ECE is the count-weighted mean gap between a bin's mean
+    score and the share of its pairs that are gold.
+    """
+    p = np.asarray(probabilities, dtype=np.float64).ravel()
+    y = np.asarray(gold, dtype=np.float64).ravel()
+    if not p.size:
+        return None
+    which = np.clip((p * bins).astype(int), 0, bins - 1)
+    curve, ece = [], 0.0
+    for b in range(bins):
+        members = which == b
+        n = int(members.sum())
+        if not n:
+            continue
+        mean_score, observed = float(p[members].mean()), float(y[members].mean())
+        ece += n / p.size * abs(observed - mean_score)
+        curve.append({"low": round(b / bins, 4), "high": round((b + 1) / bins, 4), "n": n,
+                      "mean_score": round(mean_score, 4), "observed": round(observed, 4)})
+    return {"n_pairs": int(p.size), "n_positive": int(y.sum()), "brier": round(float(np.mean((p - y) ** 2)), 4),
+            "ece": round(ece, 4), "curve": curve}
 
-    is_block = np.array([model.scopes_[tag] == "block" for tag in model.classes_])
+
+def _calibration_report(scored: Scored) -> dict:
+    known = scored.known
+    overall = calibration(scored.probabilities[:, known], scored.gold[:, known])
+    support = scored.gold.sum(axis=0)
+    frequent = sorted((c for c in np.flatnonzero(known) if support[c] >= CALIBRATION_MIN_SUPPORT),
+                      key=lambda c: (-support[c], scored.tags[c]))[:CALIBRATION_MAX_TAGS]
+    return {"bins": CALIBRATION_BINS, "overall": overall,
+            "per_tag": {scored.tags[c]: calibration(scored.probabilities[:, c], scored.gold[:, c]) for c in frequent},
+            "min_support": CALIBRATION_MIN_SUPPORT}
+
+
+def _confusions(scored: Scored, n: int) -> list[dict]:
+    """Block-tag pairs (gold tag missed, other tag suggested instead) with how often they occur."""
+    is_block = scored.is_block
+    missed = scored.gold & ~scored.predicted & is_block
+    wrong = scored.predicted & ~scored.gold & is_block
+    counts = Counter()
+    for i in np.flatnonzero(missed.any(axis=1) & wrong.any(axis=1)):
+        for g in np.flatnonzero(missed[i]):
+            for p in np.flatnonzero(wrong[i]):
+                counts[(scored.tags[g], scored.tags[p])] += 1
+    pairs = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:n]
+    return [{"gold": g, "predicted": p, "count": c} for (g, p), c in pairs]
+
+
+def _metrics(scored: Scored, n_confusions: int = 15) -> dict:
+    gold, predicted, tags = scored.gold, scored.predicted, scored.tags
+    n = gold.shape[0]
+    is_block = scored.is_block
     block_gold = gold & is_block
     has_block_gold = block_gold.any(axis=1)
-    block_scores = np.where(is_block, probabilities, -1.0)
-    top_block = np.argmax(block_scores, axis=1)
-    top1_hits = block_gold[np.arange(len(examples)), top_block] & has_block_gold
+    top_block = np.argmax(np.where(is_block & scored.known, scored.probabilities, -1.0), axis=1)
+    top1_hits = block_gold[np.arange(n), top_block] & has_block_gold
 
     tp = predicted & gold
     per_tag = {}
-    for j, tag in enumerate(model.classes_):
-        scores = _prf(int(tp[:, j].sum()), int(predicted[:, j].sum()), int(gold[:, j].sum()))
-        per_tag[tag] = {**scores, "support": int(gold[:, j].sum()), "predicted": int(predicted[:, j].sum()),
-                        "scope": model.scopes_[tag]}
+    for c, tag in enumerate(tags):
+        support, n_predicted = int(gold[:, c].sum()), int(predicted[:, c].sum())
+        per_tag[tag] = {**_prf(int(tp[:, c].sum()), n_predicted, support), "support": support,
+                        "predicted": n_predicted, "scope": scored.scopes[tag], "known": bool(scored.known[c]),
+                        "threshold": round(float(scored.cutoffs[c]), 4) if scored.known[c] else None}
     present = [t for t, s in per_tag.items() if s["support"] or s["predicted"]]
     micro = _prf(int(tp.sum()), int(predicted.sum()), int(gold.sum()))
-    macro = {m: round(float(np.mean([per_tag[t][m] for t in present])) if present else 0.0, 4)
+    macro = {m: round(float(np.mean([per_tag[t][m] for t in present])), 4) if present else 0.0
              for m in ("precision", "recall", "f1")}
-    ranked_gold = top_k & gold
 
     no_gold = ~gold.any(axis=1)
     empty = ~predicted.any(axis=1)
-    confusions = Counter()
-    for i in range(len(examples)):
-        for g in np.flatnonzero(gold[i] & ~predicted[i] & is_block):
-            for p in np.flatnonzero(predicted[i] & ~gold[i] & is_block):
-                confusions[(model.classes_[g], model.classes_[p])] += 1
     return {
-        "n_examples": len(examples),
+        "n_examples": n,
         "n_labelled": int((~no_gold).sum()),
-        "k": k,
-        "threshold": "per-tag" if threshold is None else float(threshold),
-        "top1_accuracy": round(float(top1_hits.sum() / has_block_gold.sum()), 4) if has_block_gold.any() else None,
+        "k": scored.k,
+        "threshold": "per-tag" if scored.threshold is None else scored.threshold,
+        "top1_accuracy": _ratio(top1_hits.sum(), has_block_gold.sum()),
         "micro": micro,
         "macro": macro,
-        f"recall_at_{k}": round(float(ranked_gold.sum() / gold.sum()), 4) if gold.any() else None,
+        "recall_at_k": _ratio((scored.top_k & gold).sum(), gold.sum()),
         "abstention": {
             "texts_without_gold": int(no_gold.sum()),
-            "correctly_empty": round(float((empty & no_gold).sum() / no_gold.sum()), 4) if no_gold.any() else None,
-            "wrongly_empty": round(float((empty & ~no_gold).sum() / (~no_gold).sum()), 4) if (~no_gold).any() else None,
+            "correctly_empty": _ratio((empty & no_gold).sum(), no_gold.sum()),
+            "labelled_texts": int((~no_gold).sum()),
+            "wrongly_empty": _ratio((empty & ~no_gold).sum(), (~no_gold).sum()),
+            "block_labelled_texts": int(has_block_gold.sum()),
+            "wrongly_empty_block": _ratio((empty & has_block_gold).sum(), has_block_gold.sum()),
         },
+        "calibration": _calibration_report(scored),
         "per_tag": per_tag,
-        "confusions": [{"gold": g, "predicted": p, "count": n} for (g, p), n in confusions.most_common(n_confusions)],
+        "confusions": _confusions(scored, n_confusions),
     }
 
 
+def evaluate(model: HashtagModel, examples: Sequence, k: int | None = None, threshold: float | None = None,
+             probabilities: np.ndarray | None = None, n_confusions: int = 15, tags: dict | None = None,
+             progress: Progress | None = None) -> dict:
+    """Scores of ``model`` on ``examples`` with its default (or the given) k and threshold."""
+    return _metrics(score(model, examples, k, threshold, tags, probabilities, progress), n_confusions)
+
+
 def flat_scores(report: dict) -> dict:
-    """The headline numbers of a report, flat, for tables and cross-validation summaries."""
+    """The headline numbers of a report, flat (``METRIC_KEYS``), for tables, summaries and deltas."""
+    overall = (report.get("calibration") or {}).get("overall") or {}
     return {"top1_accuracy": report["top1_accuracy"], "micro_f1": report["micro"]["f1"],
             "macro_f1": report["macro"]["f1"], "micro_precision": report["micro"]["precision"],
-            "micro_recall": report["micro"]["recall"]}
+            "micro_recall": report["micro"]["recall"], "recall_at_k": report.get("recall_at_k"),
+            "correctly_empty": report["abstention"]["correctly_empty"],
+            "wrongly_empty": report["abstention"]["wrongly_empty"],
+            "brier": overall.get("brier"), "ece": overall.get("ece")}
 
 
-def cross_validate(examples: Sequence, params: dict, folds: int = 5, seed: int = 0,
-                   progress: Callable[[str], None] | None = None) -> dict:
-    """K-fold cross-validation split by post: fit a fresh model per fold and evaluate it."""
-    say = progress or (lambda message: None)
+# --------------------------------------------------------------------------------------------
+# what a person looks at: curves, the heat map, the errors
+
+def threshold_curve(scored: Scored) -> list[dict]:
+    """Micro precision, recall and F1 if one threshold applied to every tag (top k still applies)."""
+    points = []
+    n_gold = int(scored.gold.sum())
+    for t in THRESHOLD_GRID:
+        predicted = scored.top_k & scored.known & (scored.probabilities >= t)
+        points.append({"threshold": t, **_prf(int((predicted & scored.gold).sum()), int(predicted.sum()), n_gold)})
+    return points
+
+
+def confusion_matrix(scored: Scored, max_tags: int = HEAT_MAP_TAGS) -> dict:
+    """Gold block tag (rows) against suggested tag (columns) for the tags with the most errors.
+
+    A cell counts texts with the row's gold tag that got the column's tag: on the diagonal a hit,
+    elsewhere a wrong suggestion. "(other)" counts wrong suggestions of tags outside the chosen
+    ones, "(none)" texts that got no suggestion at all.
+    """
+    is_block = scored.is_block
+    # Block tags only: a post tag is a theme of the whole post, not an alternative to a topic.
+    gold, predicted = scored.gold & is_block, scored.predicted & is_block
+    wrong = predicted & ~gold
+    missed = gold & ~predicted
+    support = gold.sum(axis=0)
+    # Errors a tag takes part in: its misses, and wrong suggestions on texts that carry it.
+    involvement = missed.sum(axis=0) + np.array([wrong[gold[:, c]].sum() for c in range(len(scored.tags))])
+    candidates = [c for c in np.flatnonzero(is_block) if support[c]]
+    chosen = sorted(candidates, key=lambda c: (-involvement[c], -support[c], scored.tags[c]))[:max_tags]
+    chosen = sorted(chosen, key=lambda c: scored.tags[c])
+    chosen_set = set(chosen)
+    empty = ~predicted.any(axis=1)
+    counts = []
+    for g in chosen:
+        rows = gold[:, g]
+        row = [int((predicted[rows, p] if p == g else wrong[rows, p]).sum()) for p in chosen]
+        outside = [c for c in np.flatnonzero(is_block) if c not in chosen_set]
+        row.append(int(wrong[rows][:, outside].sum()) if outside else 0)
+        row.append(int((rows & empty).sum()))
+        counts.append(row)
+    labels = [scored.tags[c] for c in chosen]
+    return {"tags": labels, "columns": labels + ["(other)", "(none)"], "counts": counts,
+            "support": [int(support[c]) for c in chosen]}
+
+
+def error_records(scored: Scored, examples: Sequence) -> list[dict]:
+    """Every text with a wrong or missed suggestion, worst first.
+
+    cost: the sum of the scores of wrong suggestions and of (1 - score) of missed gold tags, so
+    a confident mistake costs more than a hesitant one. block_cost counts block tags only, and
+    ranks first: post tags ride along on every paragraph of a post, off-topic ones included,
+    and their misses would otherwise bury the topic errors a curator can act on.
+    """
+    records = []
+    tags, P = scored.tags, scored.probabilities
+    is_block = scored.is_block
+    evaluated = set(tags)
+    for i in np.flatnonzero((scored.predicted != scored.gold).any(axis=1)):
+        example = examples[i]
+        suggested = sorted(np.flatnonzero(scored.predicted[i]), key=lambda c: -P[i, c])
+        wrong = [c for c in suggested if not scored.gold[i, c]]
+        missed = sorted(np.flatnonzero(scored.gold[i] & ~scored.predicted[i]), key=lambda c: -P[i, c])
+        if not scored.gold[i].any():
+            kind = "false_alarm"
+        elif not suggested:
+            kind = "wrongly_empty"
+        elif wrong and missed:
+            kind = "confused"
+        else:
+            kind = "missed" if missed else "wrong"
+        costs = [(P[i, c], is_block[c]) for c in wrong] + [(1.0 - P[i, c], is_block[c]) for c in missed]
+        records.append({
+            "source": example.source, "kind": kind,
+            "block_cost": round(float(sum(cost for cost, block in costs if block)), 4),
+            "cost": round(float(sum(cost for cost, _ in costs)), 4),
+            "gold": [tags[c] for c in np.flatnonzero(scored.gold[i])],
+            "suggested": [{"tag": tags[c], "score": round(float(P[i, c]), 4)} for c in suggested],
+            "wrong": [tags[c] for c in wrong],
+            "missed": [{"tag": tags[c], "score": round(float(P[i, c]), 4)} for c in missed],
+            "other_labels": [tag for tag in example.labels if tag not in evaluated],
+            "text": example.text,
+        })
+    records.sort(key=worst_first)
+    return records
+
+
+def worst_first(record: dict):
+    return -record["block_cost"], -record["cost"], record["source"]
+
+
+# --------------------------------------------------------------------------------------------
+# the corpus, and which metrics apply to it
+
+def describe_corpus(examples: Sequence, tags: dict, model_tags: Sequence[str]) -> dict:
+    labelled = [e for e in examples if any(tag in tags for tag in e.labels)]
+    per_text = [sum(tag in tags for tag in e.labels) for e in labelled]
+    unknown = Counter(tag for e in examples for tag in e.labels if tag not in model_tags)
+    multi = any(n > 1 for n in per_text)
+    return {
+        "kind": "multi-label" if multi else "single-label",
+        "n_examples": len(examples),
+        "n_labelled": len(labelled),
+        "n_without_gold": len(examples) - len(labelled),
+        "labels_per_text": round(float(np.mean(per_text)), 3) if per_text else None,
+        "has_post_tags": any(e.post_tags for e in examples),
+        "mean_chars": round(float(np.mean([len(e.text) for e in examples])), 1),
+        "unknown_labels": dict(sorted(unknown.items(), key=lambda item: (-item[1], item[0]))[:20]),
+        "n_unknown_labels": len(unknown),
+        "n_posts": len({e.group or e.source for e in examples}),
+    }
+
+
+def applicable_metrics(corpus: dict, model_scopes: dict, tags: dict) -> tuple[dict, list[str]]:
+    """Which headline metrics mean something on this corpus, and notes that say why."""
+    single = corpus["kind"] == "single-label"
+    applies = {
+        "top1_accuracy": corpus["n_labelled"] > 0,
+        "micro": corpus["n_labelled"] > 0,
+        "macro": corpus["n_labelled"] > 0,
+        "recall_at_k": corpus["n_labelled"] > 0,
+        "abstention.correctly_empty": corpus["n_without_gold"] > 0,
+        "abstention.wrongly_empty": corpus["n_labelled"] > 0,
+        "calibration": corpus["n_labelled"] > 0,
+        "post_tags": any(scope == "post" for scope in tags.values()),
+    }
+    notes = []
+    if not corpus["n_labelled"]:
+        notes.append("none of the corpus's labels is a tag of this model: the scores below mean nothing; "
+                     "evaluate a model trained on this kind of corpus")
+    if single:
+        notes.append("single-label corpus (one gold tag a text): top1_accuracy is the headline; recall_at_k "
+                     "is top-k accuracy; micro precision and recall depend on k and the threshold")
+    else:
+        notes.append(f"multi-label corpus ({corpus['labels_per_text']} gold tags a labelled text): micro and "
+                     f"macro F1 are the headline; top1_accuracy asks whether the best block tag is one of "
+                     f"the gold block tags")
+    if not applies["abstention.correctly_empty"]:
+        notes.append("every text has a gold tag: correctly_empty (abstaining on off-topic text) does not apply")
+    dropped = [tag for tag, scope in model_scopes.items() if scope == "post" and tag not in tags]
+    if dropped:
+        notes.append(f"the corpus has no post tags: the model's {len(dropped)} post tags are not scored")
+    if corpus["n_unknown_labels"]:
+        notes.append(f"{corpus['n_unknown_labels']} labels of the corpus are not tags of this model "
+                     f"(too rare in its training data, or new): texts with only such labels count as "
+                     f"'no gold tag'")
+    if corpus["mean_chars"] > 2000:
+        notes.append(f"long texts (mean {corpus['mean_chars']:.0f} characters): the model was built for "
+                     f"paragraphs; its explanations and thresholds may not transfer")
+    return applies, notes
+
+
+# --------------------------------------------------------------------------------------------
+# the full report
+
+def model_summary(model: HashtagModel, metadata: dict | None, directory=None) -> dict:
+    metadata = metadata or {}
+    return {
+        "dir": str(directory) if directory is not None else None,
+        "version": f"{metadata.get('created', 'unknown')}/{str(metadata.get('artifact_sha256', ''))[:12]}",
+        "created": metadata.get("created"),
+        "artifact_sha256": metadata.get("artifact_sha256"),
+        "n_tags": len(model.classes_),
+        "n_post_tags": sum(1 for scope in model.scopes_.values() if scope == "post"),
+        "k": model.k,
+        "params": model.get_params(),
+        "training_data": metadata.get("data"),
+        "holdout_fraction": (metadata.get("holdout") or {}).get("fraction"),
+    }
+
+
+def build_report(model: HashtagModel, examples: Sequence, k: int | None = None, threshold: float | None = None,
+                 metadata: dict | None = None, model_dir=None, data_paths: Sequence | None = None,
+                 baseline: tuple | None = None, probabilities: np.ndarray | None = None,
+                 progress: Progress | None = None) -> tuple[dict, list[dict]]:
+    """The whole evaluation: report (report.json) and error records (errors.jsonl), worst first.
+
+    baseline : (model, metadata, directory) of a second model scored on the same examples;
+        both are then scored on the union of their tags.
+    """
+    say = progress or _quiet
     examples = list(examples)
+    tags = evaluation_tags(model, examples)
+    if baseline is not None:
+        tags = {**tags, **{t: s for t, s in evaluation_tags(baseline[0], examples).items() if t not in tags}}
+    say(f"scoring {len(examples)} texts on {len(tags)} tags")
+    scored = score(model, examples, k, threshold, tags, probabilities, say)
+    metrics = _metrics(scored)
+    errors = error_records(scored, examples)
+    corpus = describe_corpus(examples, tags, list(model.classes_))
+    applies, notes = applicable_metrics(corpus, dict(model.scopes_), tags)
+    report = {
+        "kind": "evaluation",
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "model": model_summary(model, metadata, model_dir),
+        "data": {"paths": [str(p) for p in data_paths] if data_paths else None, "n_examples": len(examples)},
+        **metrics,
+        "threshold_curve": threshold_curve(scored),
+        "confusion_matrix": confusion_matrix(scored),
+        "n_errors": len(errors),
+        "corpus": corpus,
+        "applicable": applies,
+        "notes": notes,
+        "baseline": None,
+    }
+    if baseline is not None:
+        base_model, base_metadata, base_dir = baseline
+        say(f"scoring the baseline {base_dir if base_dir is not None else 'model'} on the same texts")
+        base_scored = score(base_model, examples, k, threshold, tags, progress=say)
+        report["baseline"] = compare(metrics, _metrics(base_scored), scored, base_scored)
+        report["baseline"]["model"] = model_summary(base_model, base_metadata, base_dir)
+    return report, errors
+
+
+def compare(report: dict, base: dict, scored: Scored | None = None, base_scored: Scored | None = None) -> dict:
+    """Deltas (report minus base) per headline metric and per tag; lower-is-better keys are named."""
+    new_flat, old_flat = flat_scores(report), flat_scores(base)
+    delta = {key: (round(new_flat[key] - old_flat[key], 4) if new_flat[key] is not None and old_flat[key] is not None
+                   else None) for key in METRIC_KEYS}
+    per_tag = {}
+    for tag in sorted(set(report["per_tag"]) | set(base["per_tag"])):
+        new, old = report["per_tag"].get(tag), base["per_tag"].get(tag)
+        entry = {"support": (new or old)["support"]}
+        for metric in ("precision", "recall", "f1"):
+            entry[metric] = new[metric] if new else None
+            entry[f"baseline_{metric}"] = old[metric] if old else None
+            entry[f"delta_{metric}"] = round(new[metric] - old[metric], 4) if new and old else None
+        per_tag[tag] = entry
+    result = {"model": None, "scores": old_flat, "delta": delta, "lower_is_better": sorted(LOWER_IS_BETTER),
+              "per_tag": per_tag}
+    if scored is not None and base_scored is not None:
+        # Texts whose suggestions went from wrong to exactly right, and the other way.
+        right = ~(scored.predicted != scored.gold).any(axis=1)
+        base_right = ~(base_scored.predicted != base_scored.gold).any(axis=1)
+        result["texts_fixed"] = int((right & ~base_right).sum())
+        result["texts_broken"] = int((~right & base_right).sum())
+        result["texts_changed"] = int((scored.predicted != base_scored.predicted).any(axis=1).sum())
+    return result
+
+
+# --------------------------------------------------------------------------------------------
+# cross-validation
+
+def cross_validate_report(examples: Sequence, params: dict, folds: int = 5, seed: int = 0,
+                          progress: Progress | None = None, k: int | None = None,
+                          threshold: float | None = None) -> tuple[dict, list[dict]]:
+    """K-fold cross-validation split by post: a fresh model per fold, each text scored once out of fold.
+
+    Returns the summary (mean and spread over folds) and every error of every fold, worst first.
+    """
+    say = progress or _quiet
+    examples = list(examples)
+    if folds < 2:
+        raise ValueError(f"cross-validation needs at least 2 folds, got {folds}")
     groups = np.array([e.group or e.source for e in examples], dtype=object)
     if len(set(groups)) < folds:
         raise ValueError(f"{folds}-fold cross-validation needs at least {folds} posts, got {len(set(groups))}")
-    fold_scores, per_tag_f1 = [], {}
+    fold_scores, per_tag_f1, errors = [], {}, []
     confusions = Counter()
     for number, (train, test) in enumerate(group_folds(groups, folds, seed), 1):
-        say(f"fold {number}/{folds}: fitting on {len(train)} texts")
+        say(f"fold {number}/{folds}: fitting on {len(train)} texts, scoring {len(test)}")
         train_examples = [examples[i] for i in train]
+        test_examples = [examples[i] for i in test]
         model = fit_examples(HashtagModel(**{**params, "random_state": seed}), train_examples)
-        report = evaluate(model, [examples[i] for i in test])
-        fold_scores.append(flat_scores(report))
+        scored = score(model, test_examples, k, threshold)
+        report = _metrics(scored)
+        fold_scores.append({"fold": number, "n_train": len(train), "n_test": len(test), **flat_scores(report)})
         for tag, scores in report["per_tag"].items():
             if scores["support"]:
                 per_tag_f1.setdefault(tag, []).append(scores["f1"])
         for item in report["confusions"]:
             confusions[(item["gold"], item["predicted"])] += item["count"]
+        errors.extend({**record, "fold": number} for record in error_records(scored, test_examples))
     summary = {}
     for key in METRIC_KEYS:
         values = [s[key] for s in fold_scores if s[key] is not None]
         summary[key] = {"mean": round(float(np.mean(values)), 4), "std": round(float(np.std(values)), 4)} \
             if values else None
-    return {"folds": folds, "seed": seed, "n_examples": len(examples), "n_posts": len(set(groups)),
-            "scores": summary, "per_fold": fold_scores,
-            "per_tag_f1": {t: round(float(np.mean(v)), 4) for t, v in sorted(per_tag_f1.items())},
-            "confusions": [{"gold": g, "predicted": p, "count": n} for (g, p), n in confusions.most_common(15)]}
+    corpus = describe_corpus(examples, {t: "block" for e in examples for t in e.labels}, [])
+    errors.sort(key=worst_first)
+    result = {
+        "kind": "cross-validation",
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "folds": folds, "seed": seed, "params": params, "k": k, "threshold": "per-tag" if threshold is None
+        else float(threshold), "n_examples": len(examples),
+        "n_posts": len(set(groups)),
+        "scores": summary, "per_fold": fold_scores,
+        "per_tag_f1": {t: round(float(np.mean(v)), 4) for t, v in sorted(per_tag_f1.items())},
+        "per_tag": {t: {"f1_mean": round(float(np.mean(v)), 4), "f1_std": round(float(np.std(v)), 4), "folds": len(v)}
+                    for t, v in sorted(per_tag_f1.items())},
+        "confusions": [{"gold": g, "predicted": p, "count": n}
+                       for (g, p), n in sorted(confusions.items(), key=lambda item: (-item[1], item[0]))[:15]],
+        "corpus": {key: corpus[key] for key in ("kind", "n_labelled", "n_without_gold", "labels_per_text",
+                                                 "has_post_tags", "mean_chars")},
+        "n_errors": len(errors),
+    }
+    return result, errors
+
+
+def cross_validate(examples: Sequence, params: dict, folds: int = 5, seed: int = 0,
+                   progress: Progress | None = None) -> dict:
+    """The summary of ``cross_validate_report``."""
+    return cross_validate_report(examples, params, folds, seed, progress)[0]
+
+
+# --------------------------------------------------------------------------------------------
+# terminal tables
+
+def _cell(value) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, dict):
+        return f"{value['mean']:.3f} ± {value['std']:.3f}"
+    if isinstance(value, float) and not math.isnan(value):
+        return f"{value:.3f}"
+    return str(value)
 
 
 def format_scores(scores: dict) -> str:
-    def cell(value):
-        if value is None:
-            return "n/a"
-        if isinstance(value, dict):
-            return f"{value['mean']:.3f} ± {value['std']:.3f}"
-        return f"{value:.3f}" if isinstance(value, float) and not math.isnan(value) else str(value)
+    return "\n".join(f"{key:16} {_cell(scores.get(key))}" for key in METRIC_KEYS)
 
-    return "\n".join(f"{key:16} {cell(scores.get(key))}" for key in METRIC_KEYS)
+
+def format_summary(report: dict) -> str:
+    """The short terminal table of a report: headline numbers, and the baseline's when compared."""
+    scores = flat_scores(report)
+    baseline = report.get("baseline")
+    lines = []
+    if baseline:
+        lines.append(f"{'metric':16} {'model':>8} {'baseline':>9} {'delta':>8}")
+        for key in METRIC_KEYS:
+            delta = baseline["delta"][key]
+            lines.append(f"{key:16} {_cell(scores[key]):>8} {_cell(baseline['scores'][key]):>9} "
+                         f"{'n/a' if delta is None else f'{delta:+.3f}':>8}")
+        lines.append(f"texts fixed {baseline.get('texts_fixed', 'n/a')}, broken {baseline.get('texts_broken', 'n/a')}, "
+                     f"changed {baseline.get('texts_changed', 'n/a')}")
+    else:
+        lines.append(format_scores(scores))
+    threshold = report["threshold"]
+    lines.append(f"{report['n_examples']} texts ({report['n_labelled']} labelled), k={report['k']}, threshold "
+                 f"{threshold if isinstance(threshold, str) else f'{threshold:g}'}, {report.get('n_errors', 0)} "
+                 f"texts with errors")
+    if report.get("confusions"):
+        lines.append("most confused: " + ", ".join(f"{c['gold']} -> {c['predicted']} ({c['count']})"
+                                                   for c in report["confusions"][:3]))
+    for note in report.get("notes", []):
+        lines.append(f"note: {note}")
+    return "\n".join(lines)
+
+
+def format_cv(result: dict) -> str:
+    lines = [f"{result['folds']}-fold cross-validation by post: {result['n_examples']} texts, "
+             f"{result['n_posts']} posts (mean ± spread over folds)", format_scores(result["scores"])]
+    return "\n".join(lines)

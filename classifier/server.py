@@ -72,10 +72,11 @@ class ModelHolder:
 
     def load(self) -> LoadedModel:
         with self._lock:
+            directory = resolve_model_dir(self.directory)
             try:
-                model, metadata = load_model(self.directory)
+                model, metadata = load_model(directory)
             except ModelLoadError as error:
-                self.error = _without_paths(str(error), self.directory)
+                self.error = _without_paths(str(error), directory)
                 raise
             except Exception as error:  # a pickle from elsewhere can fail in many ways
                 self.error = f"the model could not be loaded ({type(error).__name__}); retrain with `python train.py`"
@@ -90,6 +91,13 @@ class ModelHolder:
         if loaded is None:
             raise ApiError(503, "model_unavailable", f"no model is loaded: {self.error or 'not loaded yet'}")
         return loaded
+
+
+def resolve_model_dir(directory: str) -> str:
+    """The model folder itself. MODEL_DIR may be a pointer (``models/current``, a link that
+    ``python -m classifier promote`` swaps): it is followed once per load, so the metadata and the
+    artifact come from one folder even if a promotion swaps the link in between."""
+    return os.path.realpath(directory)
 
 
 def model_version(metadata: dict) -> str:

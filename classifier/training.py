@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from .corpus import Example, load_corpus
-from .evaluate import evaluate, flat_scores
-from .model import HashtagModel, fit_examples, save_model, write_json_atomic
+from .evaluate import build_report, evaluate, flat_scores
+from .model import HashtagModel, fit_examples, read_metadata, save_model
+from .report import remove_report, write_report
 
 DEFAULT_DATA = Path("training_data")
 DEFAULT_OUT = Path("models/default")
@@ -90,6 +91,13 @@ def train(data: Sequence[str | Path] = (DEFAULT_DATA,), out: str | Path = DEFAUL
     progress(f"saving to {out}")
     save_model(model, out, metadata)
     if report:
-        write_json_atomic(out / REPORT_FILE, report)
+        # The full report of the saved model on the held-out posts (report.json, report.html,
+        # errors.jsonl), with the metadata as saved: artifact hash and library versions included.
+        progress("writing the held-out evaluation report")
+        full_report, errors = build_report(model, held_examples, metadata=read_metadata(out), model_dir=out,
+                                           data_paths=data)
+        write_report(out, full_report, errors)
+    else:
+        remove_report(out)  # a report left by an earlier model in this folder would describe another model
     progress(f"done in {time.perf_counter() - started:.1f} s")
     return metadata

@@ -1,0 +1,174 @@
+"""Promote a newly trained model to be the one in use, only when it is not worse.
+
+The model in use is named by a pointer: a symbolic link such as ``models/current -> 2026-11-22``.
+Promotion scores the new model and the one in use on the same labelled texts (by default the
+held-out posts of the new model's training data), prints the comparison, and replaces the
+link only when no metric that matters got worse beyond a tolerance, or when forced. The link is
+replaced atomically (a new link is made beside it and renamed over it), so a reader - the
+service's reload, a command - sees the old model or the new one, never a half state.
+"""
+from __future__ import annotations
+
+import fcntl
+import os
+import uuid
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Sequence
+
+from .corpus import load_corpus
+from .evaluate import LOWER_IS_BETTER, build_report, flat_scores
+from .model import ModelLoadError, load_model, write_json_atomic
+from .report import write_report
+from .training import split_holdout
+
+POINTER = Path("models/current")
+# The metrics a promotion must not make worse: what a curator sees (F1 over all decisions and per
+# tag, the best tag being right) and how often a labelled text is wrongly left without a suggestion.
+PROMOTION_METRICS = ("micro_f1", "macro_f1", "top1_accuracy", "wrongly_empty")
+DEFAULT_TOLERANCE = 0.005
+RECORD_FILE = "promotion.json"
+
+
+def current_target(pointer: str | os.PathLike = POINTER) -> Path | None:
+    """The folder the pointer names, or None when there is no pointer yet."""
+    pointer = Path(pointer)
+    if pointer.is_symlink():
+        return Path(os.path.realpath(pointer))
+    if pointer.exists():
+        raise ValueError(f"{pointer} is a folder, not a pointer to one: move it aside (e.g. to "
+                         f"{pointer.parent / 'previous'}) and promote it, or pass another --pointer")
+    return None
+
+
+def point_to(pointer: str | os.PathLike, target: str | os.PathLike) -> None:
+    """Make ``pointer`` a link to ``target``, replacing the old link in one rename."""
+    pointer, target = Path(pointer), Path(target)
+    pointer.parent.mkdir(parents=True, exist_ok=True)
+    # A relative link keeps working when the models folder is moved or mounted elsewhere.
+    relative = os.path.relpath(target.resolve(), pointer.parent.resolve())
+    temporary = pointer.parent / f".{pointer.name}-{uuid.uuid4().hex[:12]}.tmp"
+    os.symlink(relative, temporary, target_is_directory=True)
+    try:
+        os.replace(temporary, pointer)
+    except OSError:
+        temporary.unlink(missing_ok=True)
+        raise
+    descriptor = os.open(pointer.parent, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+@contextmanager
+def _promotion_lock(pointer: Path):
+    """One promotion at a time per pointer: compare and swap must not interleave with another."""
+    pointer.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(pointer.parent / f".{pointer.name}.lock", os.O_WRONLY | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)
+
+
+def comparison_examples(metadata: dict, data: Sequence[str] | None = None, format: str | None = None):
+    """The texts to compare on and a description: ``data`` whole, or the held-out posts of the
+    corpus the new model was trained on (the split depends on post names only, so it is the
+    same split every retrain used)."""
+    if data:
+        return load_corpus(data, format=format), f"{', '.join(map(str, data))}"
+    info = metadata.get("data") or {}
+    fraction = (metadata.get("holdout") or {}).get("fraction") or 0
+    if not info.get("paths"):
+        raise ValueError("the new model's metadata names no training data: pass --data with labelled texts")
+    if not fraction:
+        raise ValueError("the new model was trained on every post (holdout 0), so no post is held out: "
+                         "pass --data with labelled texts neither model was trained on")
+    examples = load_corpus(info["paths"], format=info.get("format"))
+    held = split_holdout(examples, fraction)[1]
+    if not held:
+        raise ValueError(f"no post of {', '.join(info['paths'])} is held out: pass --data")
+    return held, f"held-out posts ({fraction:.0%}) of {', '.join(info['paths'])}"
+
+
+def regressions(delta: dict, tolerance: float) -> list[str]:
+    """The promotion metrics that got worse by more than ``tolerance``."""
+    worse = []
+    for key in PROMOTION_METRICS:
+        change = delta.get(key)
+        if change is None:
+            continue
+        loss = change if key in LOWER_IS_BETTER else -change
+        if loss > tolerance:
+            worse.append(f"{key} {change:+.3f}")
+    return worse
+
+
+def promote(new_dir: str | os.PathLike, pointer: str | os.PathLike = POINTER, data: Sequence[str] | None = None,
+            format: str | None = None, tolerance: float = DEFAULT_TOLERANCE, force: bool = False,
+            dry_run: bool = False, report_dir: str | os.PathLike | None = None,
+            progress: Callable[[str], None] | None = None) -> dict:
+    """Compare ``new_dir`` with the model in use and move the pointer if it is not worse.
+
+    Returns the decision: ``promoted``, ``reason``, ``previous``, ``new`` and the comparison
+    ``report`` (None when there was nothing to compare with). The decision is also written to
+    ``promotion.json`` in the new model's folder.
+    """
+    say = progress or (lambda message: None)
+    if tolerance < 0:
+        raise ValueError(f"tolerance must be 0 or more, got {tolerance}")
+    new_dir, pointer = Path(new_dir), Path(pointer)
+    new_model, new_metadata = load_model(new_dir)
+    with _promotion_lock(pointer):
+        previous = current_target(pointer)
+        report, errors, warnings = None, [], []
+        if previous is not None and previous == new_dir.resolve():
+            return {"promoted": False, "accepted": True, "forced": False, "reason": f"{new_dir} is already the model in use",
+                    "new": str(new_dir), "previous": str(previous), "pointer": str(pointer), "report": None,
+                    "warnings": []}
+        if previous is None:
+            accept, reason = True, "no model in use yet"
+        else:
+            try:
+                old_model, old_metadata = load_model(previous)
+            except ModelLoadError as error:
+                old_model, reason = None, f"the model in use cannot be loaded ({error})"
+                accept = True
+            if old_model is not None:
+                examples, described = comparison_examples(new_metadata, data, format)
+                say(f"comparing {new_dir} with {previous} on {len(examples)} texts: {described}")
+                old_fraction = (old_metadata.get("holdout") or {}).get("fraction")
+                if not data and old_fraction != (new_metadata.get("holdout") or {}).get("fraction"):
+                    warnings.append(f"the model in use held out {old_fraction or 0:.0%} of the posts, so it may "
+                                    f"have been trained on some of these: the comparison favours it")
+                report, errors = build_report(new_model, examples, metadata=new_metadata, model_dir=new_dir,
+                                              data_paths=data or (new_metadata.get("data") or {}).get("paths"),
+                                              baseline=(old_model, old_metadata, previous), progress=say)
+                report["promotion"] = {"compared_on": described, "metrics": list(PROMOTION_METRICS),
+                                       "tolerance": tolerance}
+                worse = regressions(report["baseline"]["delta"], tolerance)
+                accept = not worse
+                reason = (f"not worse than {previous.name} on {', '.join(PROMOTION_METRICS)} "
+                          f"(tolerance {tolerance:g})") if accept else f"worse than {previous.name}: {', '.join(worse)}"
+        promoted = (accept or force) and not dry_run
+        if force and not accept:
+            reason = f"forced: {reason}"
+        if dry_run:
+            reason = f"dry run, nothing changed: {reason}"
+        if promoted:
+            point_to(pointer, new_dir)
+    decision = {
+        "promoted": promoted, "accepted": accept, "forced": bool(force and not accept), "reason": reason,
+        "decided": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "new": str(new_dir), "previous": str(previous) if previous else None, "pointer": str(pointer),
+        "warnings": warnings,
+        "scores": flat_scores(report) if report else None, "baseline_scores": report["baseline"]["scores"] if report else None,
+        "delta": report["baseline"]["delta"] if report else None,
+    }
+    write_json_atomic(new_dir / RECORD_FILE, decision)
+    if report_dir is not None and report is not None:
+        write_report(report_dir, report, errors)
+    return {**decision, "report": report}
