@@ -85,7 +85,9 @@ class HashtagModel(BaseEstimator):
 
     def _linear_model(self):
         if self.loss == "logistic":
-            return LogisticRegression(C=self.C, solver="liblinear", class_weight=self.class_weight,
+            # The dual problem has one variable per text rather than per feature: with far more
+            # n-gram features than texts it reaches the same optimum several times faster.
+            return LogisticRegression(C=self.C, solver="liblinear", dual=True, class_weight=self.class_weight,
                                       random_state=self.random_state)
         if self.loss == "hinge":
             return LinearSVC(C=self.C, class_weight=self.class_weight, random_state=self.random_state)
