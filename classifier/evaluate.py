@@ -547,7 +547,10 @@ def cross_validate_report(examples: Sequence, params: dict, folds: int = 5, seed
         values = [s[key] for s in fold_scores if s[key] is not None]
         summary[key] = {"mean": round(float(np.mean(values)), 4), "std": round(float(np.std(values)), 4)} \
             if values else None
-    corpus = describe_corpus(examples, {t: "block" for e in examples for t in e.labels}, [])
+    # Each fold's model learns its own tags; the corpus is described on all of its labels.
+    labels = {t: "block" for e in examples for t in e.labels}
+    corpus = describe_corpus(examples, labels, list(labels))
+    notes = applicable_metrics(corpus, {}, labels)[1]
     errors.sort(key=worst_first)
     result = {
         "kind": "cross-validation",
@@ -563,6 +566,7 @@ def cross_validate_report(examples: Sequence, params: dict, folds: int = 5, seed
                        for (g, p), n in sorted(confusions.items(), key=lambda item: (-item[1], item[0]))[:15]],
         "corpus": {key: corpus[key] for key in ("kind", "n_labelled", "n_without_gold", "labels_per_text",
                                                  "has_post_tags", "mean_chars")},
+        "notes": notes,
         "n_errors": len(errors),
     }
     return result, errors
@@ -621,4 +625,5 @@ def format_summary(report: dict) -> str:
 def format_cv(result: dict) -> str:
     lines = [f"{result['folds']}-fold cross-validation by post: {result['n_examples']} texts, "
              f"{result['n_posts']} posts (mean ± spread over folds)", format_scores(result["scores"])]
+    lines += [f"note: {note}" for note in result.get("notes", [])]
     return "\n".join(lines)

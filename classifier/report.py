@@ -157,7 +157,8 @@ def bar_chart(rows: Sequence[tuple], title: str, name: str, whiskers: Sequence[f
             high = label_width + min(1.0, value + whiskers[i]) * bar_width
             middle = y + row_height / 2
             body.append(f'<line x1="{low:.1f}" y1="{middle:.1f}" x2="{high:.1f}" y2="{middle:.1f}" stroke="#222"/>')
-        body.append(_text(label_width + bar_width + 6, y + 12, f"{fmt(value)} {note}".strip(), size=10))
+        shown = signed(value) if diverging else fmt(value)
+        body.append(_text(label_width + bar_width + 6, y + 12, f"{shown} {note}".strip(), size=10))
     return _svg(width, height, title, body, name)
 
 
