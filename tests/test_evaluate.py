@@ -100,6 +100,17 @@ def test_one_threshold_and_k_change_the_decisions(multilabel):
         evaluate(model, [])
 
 
+def test_large_inputs_are_scored_in_batches_with_progress(multilabel, monkeypatch):
+    import classifier.evaluate as evaluation
+
+    model, examples = multilabel
+    monkeypatch.setattr(evaluation, "SCORE_BATCH", 3)
+    messages = []
+    report = evaluate(model, examples, progress=messages.append)
+    assert messages == ["scored 3/8 texts", "scored 6/8 texts", "scored 8/8 texts"]
+    assert report["micro"]["f1"] == 0.4615  # the same numbers as in one batch
+
+
 def test_calibration_by_hand():
     # Two bins: [0, .5) holds .1 and .3 (mean .2, half gold), [.5, 1] holds .8 and .9 (mean .85, all
     # gold). ECE = 2/4 * |.5 - .2| + 2/4 * |1 - .85| = .225; Brier = (.01 + .49 + .04 + .01) / 4.
