@@ -8,6 +8,7 @@ import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 
+from .batch import add_parallel_arguments
 from .corpus import FORMATS, CorpusError, load_corpus, tag_variants
 from .training import DEFAULT_DATA, DEFAULT_OUT, stderr_progress
 
@@ -135,25 +136,24 @@ def ensure_default_model(model_dir: str) -> None:
 
 
 def run_suggest(args) -> int:
+    from .batch import DEFAULT_CHUNK, is_parallel, paired, suggest_chunks
     from .model import load_model
 
     ensure_default_model(args.model)
     model, _ = load_model(args.model)
+    # Batches of texts go to the model (or, with --jobs / --dask-scheduler, to its workers) as
+    # the input is read, and come back in input order.
+    size = args.batch_size or (DEFAULT_CHUNK if is_parallel(args.jobs, args.dask_scheduler) else 256)
     stream = sys.stdin if args.input in (None, "-") else open(args.input, encoding="utf-8")
     with stream:
-        batch = []
-        for item in _read_inputs(stream):
-            batch.append(item)
-            if len(batch) >= args.batch_size:
-                _write_suggestions(model, batch, args)
-                batch = []
-        if batch:
-            _write_suggestions(model, batch, args)
+        chunks, pending = paired(_read_inputs(stream), size, key=lambda item: item[2])
+        for results in suggest_chunks(model, chunks, k=args.k, threshold=args.threshold, explain=args.explain,
+                                      jobs=args.jobs, dask_scheduler=args.dask_scheduler, model_dir=args.model):
+            _write_suggestions(pending.popleft(), results)
     return 0
 
 
-def _write_suggestions(model, batch, args):
-    results = model.suggest([text for _, _, text in batch], k=args.k, threshold=args.threshold, explain=args.explain)
+def _write_suggestions(batch, results):
     for (number, identifier, _), suggestions in zip(batch, results):
         record = {"line": number, "suggestions": suggestions}
         if identifier is not None:
@@ -277,7 +277,8 @@ def build_parser() -> argparse.ArgumentParser:
     suggest.add_argument("--k", type=int, help="at most this many tags per text")
     suggest.add_argument("--threshold", type=float, help="one threshold for all tags; 0 ranks every tag")
     suggest.add_argument("--explain", action="store_true", help="add the terms behind each tag")
-    suggest.add_argument("--batch-size", type=int, default=256, help=argparse.SUPPRESS)
+    suggest.add_argument("--batch-size", type=int, help=argparse.SUPPRESS)
+    add_parallel_arguments(suggest)
     suggest.set_defaults(run=run_suggest)
 
     evaluate = commands.add_parser("evaluate", help="score a model on a labelled corpus (report), or cross-validate")
