@@ -64,9 +64,9 @@ class HashtagModel(BaseEstimator):
     random_state : seed for everything random.
     """
 
-    def __init__(self, form="surface", pos="content", ngram_range=(1, 2), min_df=1, max_df=1.0,
-                 sublinear_tf=True, max_features=None, loss="logistic", C=10.0, class_weight="balanced",
-                 min_count=10, cv=5, k=3, threshold=None, per_tag_thresholds=True, min_threshold_support=10,
+    def __init__(self, form="surface", pos="all", ngram_range=(1, 1), min_df=1, max_df=1.0,
+                 sublinear_tf=True, max_features=None, loss="hinge", C=1.0, class_weight="balanced",
+                 min_count=10, cv=5, k=5, threshold=None, per_tag_thresholds=True, min_threshold_support=10,
                  random_state=0):
         self.form = form
         self.pos = pos
@@ -149,6 +149,16 @@ class HashtagModel(BaseEstimator):
             is_post[:] = False  # nothing to compose: every tag gets its own linear model
         self.linear_columns_ = np.flatnonzero(~is_post)
         self.post_columns_ = np.flatnonzero(is_post)
+        if len(self.post_columns_):
+            # A block under a tag the model does not learn (sport in a post about Ukraine) carries
+            # the post's tags only by the format's convention: it says nothing about those themes,
+            # so it teaches them as a negative, and an off-topic paragraph gets no post tag.
+            all_scopes = scopes or {}
+            learned_block = set(self.classes_[self.linear_columns_])
+            for i, labels in enumerate(label_sets):
+                block_tags = [t for t in labels if all_scopes.get(t, "block") == "block"]
+                if block_tags and not learned_block.intersection(block_tags):
+                    Y[i, self.post_columns_] = 0
         self.post_given_block_ = _conditional_frequencies(Y[:, self.linear_columns_], Y[:, self.post_columns_])
 
         started = time.perf_counter()
@@ -163,8 +173,17 @@ class HashtagModel(BaseEstimator):
         say(f"calibrating {len(self.linear_columns_)} tags on {self.cv}-fold out-of-fold scores")
         decision = self._out_of_fold_decision(X, linear_Y, groups)
         self.calibration_ = np.array([_platt(decision[:, j], linear_Y[:, j]) for j in range(linear_Y.shape[1])])
-        probabilities = self._compose(self._calibrate(decision))
-        self._learn_thresholds(probabilities, Y)
+        linear_probabilities = self._calibrate(decision)
+        self.thresholds_ = np.zeros(len(self.classes_))
+        self.threshold_, self.thresholds_[self.linear_columns_] = self._learn_thresholds(linear_probabilities, linear_Y)
+        # The derived post-tag scores get their own sigmoid, on the same out-of-fold scores.
+        derived = _logit(self._derived_post_scores(linear_probabilities))
+        self.post_calibration_ = np.array([_platt(derived[:, p], Y[:, column])
+                                           for p, column in enumerate(self.post_columns_)]).reshape(-1, 2)
+        probabilities = self._compose(linear_probabilities)
+        if len(self.post_columns_):
+            _, self.thresholds_[self.post_columns_] = self._learn_thresholds(
+                probabilities[:, self.post_columns_], Y[:, self.post_columns_], self.threshold_)
         self.cv_scores_ = _label_scores(probabilities, Y, self.thresholds_)
 
         say(f"fitting {len(self.linear_columns_)} tags on all {len(texts)} texts")
@@ -181,13 +200,20 @@ class HashtagModel(BaseEstimator):
 
         A post tag is a theme of a whole post, not something a paragraph says, so its score is
         derived: the strongest block tag's probability times how often posts with that block
-        tag carry the post tag. An off-topic paragraph then gets no post tag either.
+        tag carry the post tag, calibrated. A text that clears no block tag's threshold is on
+        none of the post's topics, so its post tags score 0: they come only with a block tag.
         """
         full = np.empty((linear_probabilities.shape[0], len(self.classes_)), dtype=np.float64)
         full[:, self.linear_columns_] = linear_probabilities
         if len(self.post_columns_):
-            full[:, self.post_columns_] = (linear_probabilities[:, :, None] * self.post_given_block_[None]).max(axis=1)
+            derived = _logit(self._derived_post_scores(linear_probabilities))
+            calibrated = expit(derived * self.post_calibration_[:, 0] + self.post_calibration_[:, 1])
+            on_topic = (linear_probabilities >= self.thresholds_[self.linear_columns_]).any(axis=1)
+            full[:, self.post_columns_] = calibrated * on_topic[:, None]
         return full
+
+    def _derived_post_scores(self, linear_probabilities: np.ndarray) -> np.ndarray:
+        return (linear_probabilities[:, :, None] * self.post_given_block_[None]).max(axis=1)
 
     def _out_of_fold_decision(self, X, Y, groups) -> np.ndarray:
         groups = np.asarray(groups if groups is not None else np.arange(X.shape[0]), dtype=object)
@@ -203,18 +229,22 @@ class HashtagModel(BaseEstimator):
     def _calibrate(self, decision: np.ndarray) -> np.ndarray:
         return expit(decision * self.calibration_[:, 0] + self.calibration_[:, 1])
 
-    def _learn_thresholds(self, probabilities: np.ndarray, Y: np.ndarray):
-        if self.threshold is not None:
-            self.threshold_ = float(self.threshold)
-        else:
-            # The global threshold that maximises micro-F1 of the out-of-fold scores.
-            self.threshold_ = float(max(_THRESHOLD_GRID, key=lambda t: _micro_f1(probabilities >= t, Y)))
-        thresholds = np.full(Y.shape[1], self.threshold_)
+    def _learn_thresholds(self, probabilities: np.ndarray, Y: np.ndarray, global_threshold: float | None = None):
+        """(global threshold, per-tag thresholds) for these columns, from out-of-fold scores."""
+        if global_threshold is None:
+            if self.threshold is not None:
+                global_threshold = float(self.threshold)
+            else:
+                # The global threshold that maximises micro-F1 of the out-of-fold scores.
+                curve = [_micro_f1(probabilities >= t, Y) for t in _THRESHOLD_GRID]
+                global_threshold = _best_threshold(curve, 0.5)
+        thresholds = np.full(Y.shape[1], global_threshold)
         if self.per_tag_thresholds:
             for j in range(Y.shape[1]):
                 if Y[:, j].sum() >= self.min_threshold_support:
-                    thresholds[j] = max(_THRESHOLD_GRID, key=lambda t: _f1(probabilities[:, j] >= t, Y[:, j]))
-        self.thresholds_ = thresholds
+                    curve = [_f1(probabilities[:, j] >= t, Y[:, j]) for t in _THRESHOLD_GRID]
+                    thresholds[j] = _best_threshold(curve, global_threshold)
+        return global_threshold, thresholds
 
     # ----------------------------------------------------------------------------------------
     # prediction
@@ -427,6 +457,11 @@ def fit_examples(model: HashtagModel, examples: Sequence, progress=None) -> Hash
                      groups=[e.group or e.source for e in examples], scopes=scopes, progress=progress)
 
 
+def _logit(probabilities: np.ndarray) -> np.ndarray:
+    clipped = np.clip(probabilities, 1e-6, 1 - 1e-6)
+    return np.log(clipped / (1 - clipped))
+
+
 def _conditional_frequencies(block: np.ndarray, post: np.ndarray) -> np.ndarray:
     """P(post tag | block tag) from co-occurrence: shape (n_block_tags, n_post_tags)."""
     counts = block.T.astype(np.float64) @ post.astype(np.float64)
@@ -449,6 +484,19 @@ def _platt(decision: np.ndarray, positive: np.ndarray) -> tuple[float, float]:
         return (0.0, 10.0 if positive[0] else -10.0)
     fitted = LogisticRegression(C=1e4, solver="lbfgs").fit(decision.reshape(-1, 1), positive)
     return (float(fitted.coef_[0, 0]), float(fitted.intercept_[0]))
+
+
+def _best_threshold(f1_curve: Sequence[float], prior: float) -> float:
+    """The grid threshold with the best F1, read off a smoothed curve.
+
+    With a few dozen positives the raw F1 curve is flat and jagged, and its first maximum sits at
+    the low edge of a plateau. A moving average over five grid steps removes the jags, and among
+    equal values the threshold nearest ``prior`` (the global one) wins.
+    """
+    curve = np.asarray(f1_curve, dtype=np.float64)
+    smoothed = np.convolve(np.pad(curve, 2, mode="edge"), np.ones(5) / 5, mode="valid")
+    best = np.flatnonzero(smoothed >= smoothed.max() - 1e-9)
+    return float(_THRESHOLD_GRID[best[np.argmin(np.abs(_THRESHOLD_GRID[best] - prior))]])
 
 
 def _f1(predicted: np.ndarray, gold: np.ndarray) -> float:

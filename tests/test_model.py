@@ -165,4 +165,13 @@ def test_bundled_model_abstains_on_unrelated_text(bundled_model, text):
     ("中国軍が台湾周辺で大規模な軍事演習を始め、台湾国防部は警戒を強めている。", "#台湾情勢"),
 ])
 def test_bundled_model_suggests_the_obvious_tag(bundled_model, text, tag):
-    assert bundled_model.suggest([text], threshold=0, k=1)[0][0]["tag"] == tag
+    ranked = bundled_model.suggest([text], threshold=0, k=50)[0]
+    assert [item["tag"] for item in ranked if item["scope"] == "block"][0] == tag
+    assert tag in [item["tag"] for item in bundled_model.suggest([text])[0]]  # with the learned thresholds
+
+
+def test_post_tags_come_only_with_a_block_tag(bundled_model):
+    on_topic = bundled_model.suggest(["ロシア軍が東部の要衝を制圧したと発表し、ウクライナ軍は部隊を後退させた。"])[0]
+    assert {"block", "post"} <= {item["scope"] for item in on_topic}
+    off_topic = bundled_model.suggest(["鍋に水を入れて沸騰させ、パスタを8分ゆでます。"], threshold=0, k=50)[0]
+    assert all(item["score"] == 0 for item in off_topic if item["scope"] == "post")
