@@ -124,6 +124,15 @@ def _read_inputs(stream):
             yield number, None, line.rstrip("\n")
 
 
+def model_in_use() -> str:
+    """The model commands use when none is named: the promoted one (``models/current``, see
+    ``promote``) when there is one, else ``models/default``. The pointer itself is returned, not
+    its target, so that the service's reload follows a later promotion."""
+    from .promote import POINTER
+
+    return str(POINTER if POINTER.is_symlink() else DEFAULT_MODEL)
+
+
 def ensure_default_model(model_dir: str) -> None:
     """On a fresh clone there is no trained model yet: train the default one from the bundled
     corpus. Other model folders are never trained implicitly."""
@@ -139,6 +148,7 @@ def run_suggest(args) -> int:
     from .batch import DEFAULT_CHUNK, is_parallel, paired, suggest_chunks
     from .model import load_model
 
+    args.model = args.model or model_in_use()
     ensure_default_model(args.model)
     model, _ = load_model(args.model)
     # Batches of texts go to the model (or, with --jobs / --dask-scheduler, to its workers) as
@@ -226,6 +236,7 @@ def run_serve(args) -> int:
 
     from .server import create_app
 
+    args.model = args.model or model_in_use()
     ensure_default_model(args.model)
     config = {"MODEL_DIR": args.model}
     if args.feedback:
@@ -273,7 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     suggest = commands.add_parser("suggest", help="suggest hashtags for paragraphs (one a line, or JSONL)")
     suggest.add_argument("input", nargs="?", help="a file, or - for standard input (default)")
-    suggest.add_argument("--model", default=str(DEFAULT_MODEL))
+    suggest.add_argument("--model", help="model folder (default: models/current when promoted, else models/default)")
     suggest.add_argument("--k", type=int, help="at most this many tags per text")
     suggest.add_argument("--threshold", type=float, help="one threshold for all tags; 0 ranks every tag")
     suggest.add_argument("--explain", action="store_true", help="add the terms behind each tag")
@@ -313,7 +324,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="start the production HTTP server (gunicorn)")
     serve.add_argument("--host", default=os.environ.get("HASHTAG_HOST", "127.0.0.1"))
     serve.add_argument("--port", type=int, default=int(os.environ.get("HASHTAG_PORT", "8000")))
-    serve.add_argument("--model", default=os.environ.get("HASHTAG_MODEL_DIR", str(DEFAULT_MODEL)))
+    serve.add_argument("--model", default=os.environ.get("HASHTAG_MODEL_DIR"),
+                       help="model folder (default: models/current when promoted, else models/default)")
     serve.add_argument("--feedback", help="feedback file (default training_data/feedback.jsonl)")
     serve.add_argument("--workers", type=int, default=int(os.environ.get("HASHTAG_WORKERS", "2")),
                        help="worker processes (default %(default)s: one per core)")
