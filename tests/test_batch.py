@@ -25,6 +25,8 @@ EDGE_TEXTS = [
     "ドイツは地対空ミサイルシステム「IRIS-T」をウクライナに供与する",
     "a|b 5146|x ４７９３|ｙ", "第3回NATO首脳会議で1000億円", "ロシア軍はウクライナの発電所を攻撃した https://t.co/abc #nhk_news",
     "— NHKニュース (@nhk_news) January 3, 2024\n本文です。\n二行目", "😀𠮷①Ⅷ㍻ｶﾞ ΑΒΓ абв 한국어", "", "   ", "。",
+    # whitespace that survives normalisation and that MeCab keeps inside tokens
+    "イ•\u1680𠮷", "◆~\xad\u200b◆\x1f😀", "⁂\u1680😀*\u200d¥®",
 ]
 
 
