@@ -10,6 +10,7 @@ attribution lines included) and leaves noise removal to ``classifier.text``.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import re
@@ -126,7 +127,10 @@ def _block(paragraphs, tags, post_tags, path, group) -> Example:
 
 
 def _read_text(path: Path) -> str:
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise CorpusError(path, None, f"cannot be read: {error.strerror or error}") from None
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -227,8 +231,11 @@ def _mt_entry(body: list[str], body_start: int, path: Path, group: str, convert_
 
 
 def _looks_like_mt(path: Path) -> bool:
-    with open(path, "rb") as handle:
-        head = handle.read(2048).decode("utf-8", "ignore").lstrip("\ufeff")
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(2048).decode("utf-8", "ignore").lstrip("\ufeff")
+    except OSError as error:
+        raise CorpusError(path, None, f"cannot be read: {error.strerror or error}") from None
     first = head.lstrip().split("\n", 1)[0]
     return bool(re.match(r"^(AUTHOR|TITLE|BASENAME|STATUS|DATE|CATEGORY): ", first))
 
@@ -236,22 +243,46 @@ def _looks_like_mt(path: Path) -> bool:
 # ---------------------------------------------------------------------------------------------
 # Generic layouts: JSON Lines, CSV/TSV, a folder per label.
 
+def _json_value(text: str, path, number, what: str):
+    """``json.loads`` whose every failure is a CorpusError at ``path:number``.
+
+    Besides JSONDecodeError, the decoder raises a plain ValueError for an integer of more than
+    4300 digits and RecursionError for arrays nested a few thousand deep.
+    """
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise CorpusError(path, number, f"{what}: {error.msg} (column {error.colno})") from None
+    except ValueError:
+        raise CorpusError(path, number, f"{what}: a number too long to read") from None
+    except RecursionError:
+        raise CorpusError(path, number, f"{what}: arrays or objects nested too deeply") from None
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _no_surrogates(value: str, path, number, column) -> str:
+    # A JSON "\ud800" escape decodes to a lone surrogate: not text, and it cannot be written
+    # back as UTF-8 or tokenised.
+    if _SURROGATE.search(value):
+        raise CorpusError(path, number, f"'{column}' holds a lone surrogate (an unpaired \\ud800-\\udfff escape)")
+    return value
+
+
 def _as_tags(value, path, number, column) -> tuple[str, ...]:
     if value is None:
         return ()
     if isinstance(value, str):
         value = value.strip()
         if value.startswith("["):
-            try:
-                value = json.loads(value)
-            except json.JSONDecodeError as error:
-                raise CorpusError(path, number, f"'{column}' looks like a JSON list but is not: {error.msg}") from None
+            value = _json_value(value, path, number, f"'{column}' looks like a JSON list but is not")
         else:
             value = [part for part in value.split("|")] if value else []
     if not isinstance(value, list) or not all(isinstance(tag, str) for tag in value):
         raise CorpusError(path, number, f"'{column}' must be a list of strings or a '|'-separated string, "
                                         f"got {type(value).__name__}")
-    return tuple(dict.fromkeys(tag.strip() for tag in value if tag.strip()))
+    return tuple(dict.fromkeys(_no_surrogates(tag.strip(), path, number, column) for tag in value if tag.strip()))
 
 
 def _checked_text(value, path, number) -> str:
@@ -259,24 +290,25 @@ def _checked_text(value, path, number) -> str:
         raise CorpusError(path, number, f"'text' must be a string, got {type(value).__name__}")
     if not value.strip():
         raise CorpusError(path, number, "'text' is empty")
-    return value
+    return _no_surrogates(value, path, number, "text")
 
 
 def read_jsonl(path: Path) -> list[Example]:
     examples = []
-    for number, line in enumerate(_read_text(path).splitlines(), 1):
+    # Lines end at "\n" only (JSON Lines; a "\r" before it is JSON whitespace): str.splitlines()
+    # would also break at U+0085, U+2028 and U+2029, which JSON strings may hold unescaped.
+    for number, line in enumerate(_read_text(path).split("\n"), 1):
         if not line.strip():
             continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise CorpusError(path, number, f"invalid JSON: {error.msg} (column {error.colno})") from None
+        record = _json_value(line, path, number, "invalid JSON")
         if not isinstance(record, dict):
             raise CorpusError(path, number, f"expected a JSON object with 'text' and 'tags', got {type(record).__name__}")
         if "text" not in record:
             raise CorpusError(path, number, "missing 'text'")
         text = _checked_text(record["text"], path, number)
         group = record.get("post", record.get("group"))
+        if isinstance(group, str):
+            _no_surrogates(group, path, number, "post")
         examples.append(Example(text, _as_tags(record.get("tags"), path, number, "tags"),
                                 _as_tags(record.get("post_tags"), path, number, "post_tags"),
                                 f"{path}:{number}", f"{path.name}#{group if group is not None else number}"))
@@ -285,14 +317,17 @@ def read_jsonl(path: Path) -> list[Example]:
 
 def read_delimited(path: Path, delimiter: str) -> list[Example]:
     text = _read_text(path)
-    reader = csv.DictReader(text.splitlines(keepends=True), delimiter=delimiter, strict=True)
+    # newline="": rows end at "\n", "\r" or "\r\n" only, as the csv module expects; splitlines()
+    # would also break a cell at U+2028 and the like, which csv.writer leaves unquoted.
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    start = 1  # the line the record being read starts on
     try:
         header = reader.fieldnames or []
         missing = [column for column in ("text", "tags") if column not in header]
         if missing:
             raise CorpusError(path, 1, f"header must name columns 'text' and 'tags'; missing {missing}, got {header}")
         examples = []
-        start = 2
+        start = reader.line_num + 1
         for row in reader:
             number = start
             start = reader.line_num + 1
@@ -307,7 +342,9 @@ def read_delimited(path: Path, delimiter: str) -> list[Example]:
                                     _as_tags(row.get("post_tags"), path, number, "post_tags"),
                                     f"{path}:{number}", f"{path.name}#{group}"))
     except csv.Error as error:
-        raise CorpusError(path, reader.line_num, f"malformed {'TSV' if delimiter == chr(9) else 'CSV'}: {error}") from None
+        # At the end of the file (a quote never closed) line_num stops short of the record's start.
+        raise CorpusError(path, max(start, reader.line_num),
+                          f"malformed {'TSV' if delimiter == chr(9) else 'CSV'}: {error}") from None
     return examples
 
 
@@ -380,10 +417,13 @@ def iter_corpus_files(path: Path, format: str | None = None) -> Iterator[tuple[P
 
 
 def load_aliases(path: Path) -> dict[str, str]:
+    text = _read_text(path)
     try:
-        aliases = json.loads(_read_text(path))
+        aliases = json.loads(text)
     except json.JSONDecodeError as error:
         raise CorpusError(path, error.lineno, f"invalid JSON: {error.msg}") from None
+    except (ValueError, RecursionError):
+        aliases = _json_value(text, path, 1, "invalid JSON")
     if not isinstance(aliases, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in aliases.items()):
         raise CorpusError(path, 1, 'expected a JSON object of "variant": "canonical tag" strings')
     return {k: v for k, v in aliases.items() if not k.startswith("_")}
