@@ -2,6 +2,14 @@
 from __future__ import annotations
 
 
+# "Not blank" as the service checks it (Python's str.strip()). Written out because JSON Schema's
+# ECMA-262 \s differs from Python's: it leaves out U+001C-U+001F and U+0085 and adds U+FEFF, so a
+# pattern of \S let schemathesis send "\u001d" as valid text, which the service refuses.
+_WHITESPACE = r"\t-\r\u001c-\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+NOT_BLANK = rf"[^{_WHITESPACE}]"
+ONE_LINE_NOT_BLANK = rf"^[^\n]*[^{_WHITESPACE}][^\n]*$"
+
+
 def _error_response(description: str) -> dict:
     return {"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 
@@ -13,7 +21,7 @@ def _json(schema_name: str, description: str) -> dict:
 
 def openapi_document(config: dict) -> dict:
     max_texts, max_chars, max_k = config["MAX_TEXTS"], config["MAX_TEXT_CHARS"], config["MAX_K"]
-    text = {"type": "string", "minLength": 1, "maxLength": max_chars, "pattern": r"\S",
+    text = {"type": "string", "minLength": 1, "maxLength": max_chars, "pattern": NOT_BLANK,
             "description": "Japanese news text: one or more paragraphs."}
     bad_input = _error_response("Bad input; the message says what to fix.")
     return {
@@ -72,8 +80,9 @@ def openapi_document(config: dict) -> dict:
                     "properties": {
                         "text": text,
                         "texts": {"type": "array", "minItems": 1, "maxItems": max_texts, "items": text},
-                        "k": {"type": "integer", "minimum": 1, "maximum": max_k,
-                              "description": "At most this many tags per text (default: the model's)."},
+                        "k": {"type": "integer", "minimum": 1, "maximum": max_k, "nullable": True,
+                              "description": "At most this many tags per text; null or absent: the model's "
+                                             "default."},
                         "threshold": {"type": "number", "minimum": 0, "maximum": 1, "nullable": True,
                                       "description": "One threshold for every tag; null uses the learned per-tag "
                                                      "thresholds; 0 ranks every tag."},
@@ -120,10 +129,10 @@ def openapi_document(config: dict) -> dict:
                     "properties": {"text": text,
                                    "tags": {"type": "array", "maxItems": config["MAX_TAGS_PER_FEEDBACK"],
                                             "items": {"type": "string", "minLength": 1, "maxLength": 100,
-                                                      "pattern": r"^[^\n]*\S[^\n]*$"}},
+                                                      "pattern": ONE_LINE_NOT_BLANK}},
                                    "post_tags": {"type": "array", "maxItems": config["MAX_TAGS_PER_FEEDBACK"],
                                                  "items": {"type": "string", "minLength": 1, "maxLength": 100,
-                                                           "pattern": r"^[^\n]*\S[^\n]*$"}}},
+                                                           "pattern": ONE_LINE_NOT_BLANK}}},
                 },
                 "FeedbackResponse": {"type": "object", "required": ["stored", "record"],
                                      "properties": {"stored": {"type": "boolean"}, "record": {"type": "object"}}},

@@ -7,11 +7,13 @@ for bad input; nothing answers with an HTML page or a traceback.
 """
 from __future__ import annotations
 
+import errno
 import fcntl
 import hmac
 import json
 import logging
 import os
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -19,9 +21,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from flask import Blueprint, Flask, current_app, jsonify, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from .model import HashtagModel, ModelLoadError, load_model
+from .model import METADATA_FILE, HashtagModel, ModelLoadError, load_model
 from .openapi import openapi_document
 
 log = logging.getLogger(__name__)
@@ -74,6 +76,7 @@ class ModelHolder:
         with self._lock:
             directory = resolve_model_dir(self.directory)
             try:
+                refuse_artifact_outside(directory)
                 model, metadata = load_model(directory)
             except ModelLoadError as error:
                 self.error = _without_paths(str(error), directory)
@@ -100,6 +103,25 @@ def resolve_model_dir(directory: str) -> str:
     return os.path.realpath(directory)
 
 
+def refuse_artifact_outside(directory) -> None:
+    """Refuse a ``metadata.json`` whose artifact is not a plain file of the model folder.
+
+    ``load_model`` joins the folder and the artifact name it reads from the metadata; a name
+    such as ``../x.joblib`` or ``/tmp/x.joblib`` (or a link leading out of the folder) would make
+    it unpickle a file from elsewhere. Models are loaded from the configured folder only.
+    """
+    path = Path(directory) / METADATA_FILE
+    try:
+        name = json.loads(path.read_text(encoding="utf-8")).get("artifact")
+    except (OSError, ValueError, AttributeError):
+        return  # missing or unreadable metadata: load_model says why
+    folder = Path(directory).resolve()
+    if isinstance(name, str) and name and Path(name).name == name and (folder / name).resolve().parent == folder:
+        return
+    raise ModelLoadError("metadata.json names an artifact outside the model folder; refusing to load it: "
+                         "retrain with `python train.py`")
+
+
 def model_version(metadata: dict) -> str:
     return f"{metadata.get('created', 'unknown')}/{str(metadata.get('artifact_sha256', ''))[:12]}"
 
@@ -124,6 +146,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.from_mapping(configuration_from_environment())
     if test_config:
         app.config.from_mapping(test_config)
+    # Never debug mode: Flask turns it on from FLASK_DEBUG in the environment, even under gunicorn.
+    app.debug = False
     app.json.ensure_ascii = False
     app.json.sort_keys = False
 
@@ -189,6 +213,11 @@ def json_body() -> dict:
         raise ApiError(415, "unsupported_media_type",
                        f"send JSON with 'Content-Type: application/json', got {request.mimetype or 'none'!r}")
     raw = request.get_data(cache=True)
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    if request.content_length is None and limit is not None and len(raw) >= limit:
+        # A chunked body is read up to the cap and silently cut there: refuse it rather than
+        # parse what is left of it (a body with a Content-Length over the cap is refused earlier).
+        raise RequestEntityTooLarge()
     try:
         body = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
@@ -196,6 +225,10 @@ def json_body() -> dict:
     except json.JSONDecodeError as error:
         raise ApiError(400, "invalid_json", f"the body is not valid JSON: {error.msg} at line {error.lineno} "
                                             f"column {error.colno}") from None
+    except ValueError:  # a number of more than 4300 digits
+        raise ApiError(400, "invalid_json", "the body holds a number too long to read") from None
+    except RecursionError:
+        raise ApiError(400, "invalid_json", "the body nests arrays or objects too deeply") from None
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_request", f"the body must be a JSON object, got {type(body).__name__}")
     return body
@@ -209,9 +242,17 @@ def _check_text(value, where: str) -> str:
         raise ApiError(400, "empty_text", f"{where} is empty or only whitespace")
     if len(value) > limit:
         raise ApiError(400, "text_too_long", f"{where} has {len(value)} characters; the limit is {limit}")
-    if any(0xD800 <= ord(c) <= 0xDFFF for c in value):
+    if _has_surrogate(value):
         raise ApiError(400, "invalid_text", f"{where} contains a lone surrogate (not valid Unicode text)")
     return value
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _has_surrogate(value: str) -> bool:
+    """JSON's ``\\ud800`` escapes decode to lone surrogates, which cannot be stored as UTF-8."""
+    return _SURROGATE.search(value) is not None
 
 
 def _json_type(value) -> str:
@@ -321,6 +362,8 @@ def feedback():
                                                 f"{current_app.config['MAX_TAGS_PER_FEEDBACK']}")
         if any(len(tag) > 100 or "\n" in tag for tag in value):
             raise ApiError(400, "invalid_tags", f"each of '{field}' must be one line of at most 100 characters")
+        if any(_has_surrogate(tag) for tag in value):
+            raise ApiError(400, "invalid_tags", f"'{field}' holds a lone surrogate (not valid Unicode text)")
         record[field] = [tag.strip() for tag in value]
     holder: ModelHolder = current_app.extensions["hashtag_model"]
     record["received"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -364,35 +407,83 @@ class FeedbackStore:
 
     Each record is written with one ``write`` on an ``O_APPEND`` descriptor under an exclusive
     ``flock`` and fsynced before the request is answered, so concurrent workers never
-    interleave and an answered record survives a crash.
+    interleave and an answered record survives a crash. A write that fails (disk full, file
+    size limit, I/O error) is cut back off the file and answered 503: nothing half-written stays
+    and nothing is answered as stored that is not.
     """
+
+    # A record is at most a text, its tags and a few fields; a torn last line is looked for
+    # within this many bytes of the end.
+    TAIL_BYTES = 1 << 20
 
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
 
     def append(self, record: dict) -> None:
-        line = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
+        line = _one_line(json.dumps(record, ensure_ascii=False)).encode("utf-8") + b"\n"
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            descriptor = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
         except OSError as error:
-            raise ApiError(503, "feedback_unavailable", f"feedback cannot be stored now ({error.strerror}); "
-                                                        f"nothing was saved, try again later") from None
+            raise _unavailable(error) from None
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX)
-            size = os.fstat(descriptor).st_size
+            size = self._end_of_last_record(descriptor, os.fstat(descriptor).st_size)
             try:
                 written = os.write(descriptor, line)
                 if written != len(line):
-                    raise OSError(28, "short write")
+                    raise OSError(errno.ENOSPC, "short write: the disk or the file size limit is full")
                 os.fsync(descriptor)
             except OSError as error:
                 # Leave no partial record behind: cut the file back to where it was.
-                os.ftruncate(descriptor, size)
-                raise ApiError(503, "feedback_unavailable", f"feedback cannot be stored now "
-                                                            f"({error.strerror}); nothing was saved, try again later") from None
+                try:
+                    os.ftruncate(descriptor, size)
+                except OSError:
+                    log.exception("could not cut a failed feedback write off %s", self.path)
+                raise _unavailable(error) from None
+        except OSError as error:  # the lock, the size or the repair failed
+            raise _unavailable(error) from None
         finally:
             os.close(descriptor)
+
+    def _end_of_last_record(self, descriptor: int, size: int) -> int:
+        """The file's size once a torn last line, if any, is dealt with.
+
+        Records are answered only when whole and fsynced, so a last line without its newline is
+        a write cut short (a worker killed in the middle of it) that nobody was told was stored:
+        it is cut off. A last line that is whole JSON (a hand edit without a final newline) is
+        ended with a newline instead, so the next record never joins it.
+        """
+        if size == 0 or os.pread(descriptor, 1, size - 1) == b"\n":
+            return size
+        start = max(0, size - self.TAIL_BYTES)
+        tail = os.pread(descriptor, size - start, start)
+        cut = tail.rfind(b"\n") + 1
+        if cut == 0 and start > 0:
+            cut = len(tail)  # no line start in reach: keep it, on a line of its own
+        try:
+            whole = isinstance(json.loads(tail[cut:].decode("utf-8")), dict)
+        except (ValueError, RecursionError):
+            whole = False
+        if whole or cut == len(tail):
+            if os.write(descriptor, b"\n") != 1:
+                raise OSError(errno.ENOSPC, "short write")
+            return size + 1
+        log.warning("cutting a torn feedback record (%d bytes, never acknowledged) off %s", len(tail) - cut, self.path)
+        os.ftruncate(descriptor, start + cut)
+        return start + cut
+
+
+def _one_line(encoded: str) -> str:
+    """JSON text with the line separators JSON leaves raw (U+0085, U+2028, U+2029) escaped, so
+    a reader that splits lines on them still sees one record per line."""
+    return encoded.replace("\x85", "\\u0085").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
+def _unavailable(error: OSError) -> ApiError:
+    reason = error.strerror or type(error).__name__
+    return ApiError(503, "feedback_unavailable", f"feedback cannot be stored now ({reason}); "
+                                                 f"nothing was saved, try again later")
 
 
 # --------------------------------------------------------------------------------------------
