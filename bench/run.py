@@ -493,6 +493,7 @@ def median_server(rounds: list[dict]) -> dict:
         out[test]["requests"] = sum(r[test]["requests"] for r in rounds)
         out[test]["command"] = rounds[0][test]["command"]
         out[test]["per_round"] = [{k: r[test][k] for k in ("p50_ms", "p99_ms", "requests_per_s", "errors")} for r in rounds]
+        out[test]["p99_ms_best_round"] = min(r[test]["p99_ms"] for r in rounds)
     out["c8_batch64"]["paragraphs_per_s"] = med("c8_batch64", "paragraphs_per_s")
     out["workers"] = len(rounds[0]["workers"])
     out["peak_rss_mb_per_worker"] = max((w["peak_rss_mb"] or 0) for r in rounds for w in r["workers"])
@@ -533,7 +534,8 @@ def targets(results: dict) -> list[dict]:
     if servers:
         ours, base = servers["ours"], servers["baseline"]
         add("server p50 <= 1.5 ms at concurrency 1", f"{ours['c1_single']['p50_ms']:.2f} ms", ours["c1_single"]["p50_ms"] <= 1.5)
-        add("server p99 <= 5 ms at concurrency 1", f"{ours['c1_single']['p99_ms']:.2f} ms", ours["c1_single"]["p99_ms"] <= 5)
+        add("server p99 <= 5 ms at concurrency 1", f"{ours['c1_single']['p99_ms']:.2f} ms (median of rounds; best round "
+            f"{ours['c1_single']['p99_ms_best_round']:.2f} ms)", ours["c1_single"]["p99_ms"] <= 5)
         ratio = ours["c8_single"]["requests_per_s"] / base["c8_single"]["requests_per_s"]
         add(">= 2x the baseline's requests/s at concurrency 8",
             f"{ours['c8_single']['requests_per_s']:.0f} vs {base['c8_single']['requests_per_s']:.0f} req/s = {ratio:.2f}x", ratio >= 2)
@@ -616,6 +618,8 @@ def markdown(results: dict) -> str:
         cells = {
             "server": lambda s: f"`{s['command']}` ({s['workers']} worker{'s' if s['workers'] > 1 else ''})",
             "c=1 p50 / p95 / p99 ms": lambda s: f"{s['c1_single']['p50_ms']:.2f} / {s['c1_single']['p95_ms']:.2f} / {s['c1_single']['p99_ms']:.2f}",
+            "c=1 p99 ms of each round (the tail follows the other jobs on the machine)":
+                lambda s: " / ".join(f"{r['p99_ms']:.1f}" for r in s['c1_single']['per_round']),
             "c=1 requests/s": lambda s: f"{s['c1_single']['requests_per_s']:.0f}",
             "c=8 requests/s (p50 / p99 ms)": lambda s: f"{s['c8_single']['requests_per_s']:.0f} ({s['c8_single']['p50_ms']:.1f} / {s['c8_single']['p99_ms']:.1f})",
             "c=8 batches of 64: paragraphs/s (p50 / p99 ms)": lambda s: f"{s['c8_batch64']['paragraphs_per_s']:.0f} ({s['c8_batch64']['p50_ms']:.1f} / {s['c8_batch64']['p99_ms']:.1f})",
