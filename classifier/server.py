@@ -78,6 +78,7 @@ class ModelHolder:
             try:
                 refuse_artifact_outside(directory)
                 model, metadata = load_model(directory)
+                check_scores(model)
             except ModelLoadError as error:
                 self.error = _without_paths(str(error), directory)
                 raise
@@ -120,6 +121,17 @@ def refuse_artifact_outside(directory) -> None:
         return
     raise ModelLoadError("metadata.json names an artifact outside the model folder; refusing to load it: "
                          "retrain with `python train.py`")
+
+
+def check_scores(model: HashtagModel) -> None:
+    """Score one text before serving a model. A model pickled by an earlier version of this code
+    (same library versions, so it passes their check) can load and still fail on every request."""
+    try:
+        model.suggest(["準備確認"], threshold=0, k=1)
+    except Exception as error:
+        log.exception("the loaded model fails to score text")
+        raise ModelLoadError(f"the model loads but fails to score text ({type(error).__name__}): it was probably "
+                             f"written by another version of this code; retrain with `python train.py`") from None
 
 
 def model_version(metadata: dict) -> str:

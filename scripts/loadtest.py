@@ -31,6 +31,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
@@ -71,10 +72,13 @@ class Server:
 
 
 @contextlib.contextmanager
-def production_server(model_dir, feedback, workers=2, threads=4, env=None, preexec_fn=None, ready_timeout=120):
+def production_server(model_dir, feedback, workers=2, threads=4, env=None, preexec_fn=None, ready_timeout=120,
+                      ready=True):
     """``python -m classifier serve`` on a free loopback port; yields a Server, stops it after.
 
-    The server's output goes to a log file beside the feedback file (``Server.log``).
+    With ``ready`` it also waits for ``/readyz`` and fails with its reason if the model is not
+    usable (a load run against a service that answers 503 would measure nothing). The server's
+    output goes to a log file beside the feedback file (``Server.log``).
     """
     port = free_port()
     feedback = Path(feedback)
@@ -89,6 +93,8 @@ def production_server(model_dir, feedback, workers=2, threads=4, env=None, preex
     server = Server(f"http://127.0.0.1:{port}", process, feedback, log)
     try:
         wait_until_answering(server, ready_timeout)
+        if ready:
+            check_ready(server)
         yield server
     finally:
         process.terminate()
@@ -113,6 +119,15 @@ def wait_until_answering(server: Server, timeout: float) -> None:
             server.process.kill()
             raise RuntimeError(f"the server did not start:\n{server.log.read_text(errors='replace')[-4000:]}")
         time.sleep(0.2)
+
+
+def check_ready(server: Server) -> None:
+    try:
+        with urllib.request.urlopen(f"{server.url}/readyz", timeout=30) as response:
+            return
+    except urllib.error.HTTPError as error:
+        reason = json.loads(error.read() or b"{}").get("reason", error.reason)
+        raise RuntimeError(f"the server is up but not ready: {reason}") from None
 
 
 # --------------------------------------------------------------------------------------------

@@ -179,6 +179,11 @@ def _break(directory: Path, how: str, outside: Path):
     elif how == "another object with a matching hash":
         joblib.dump({"not": "a model"}, artifact)
         write_metadata(artifact_sha256=_sha256(artifact))
+    elif how == "pickled by an older version of this code":
+        model = joblib.load(artifact)
+        del model.vectorizer_  # what an attribute added or renamed since looks like to suggest()
+        joblib.dump(model, artifact)
+        write_metadata(artifact_sha256=_sha256(artifact))
     elif how in ("artifact outside the folder", "absolute artifact path", "artifact links outside"):
         target = outside / "model-elsewhere.joblib"
         shutil.copy(artifact, target)
@@ -204,6 +209,7 @@ BROKEN = [
     ("other library versions", "other library versions: scikit-learn 0.0.1"),
     ("garbage with a matching hash", "could not be loaded"),
     ("another object with a matching hash", "not a HashtagModel"),
+    ("pickled by an older version of this code", "loads but fails to score text (AttributeError)"),
     ("artifact outside the folder", "outside the model folder"),
     ("absolute artifact path", "outside the model folder"),
     ("artifact links outside", "outside the model folder"),
@@ -238,7 +244,8 @@ def test_broken_model_starts_not_ready_and_serves_nothing(bundled_model_dir, tmp
     assert_clean_error(suggest, tmp_path)
     for path in ("/tags", "/model"):
         assert client.get(path).status_code == 503
-    if how not in ("garbage with a matching hash", "another object with a matching hash"):
+    if how not in ("garbage with a matching hash", "another object with a matching hash",
+                   "pickled by an older version of this code"):
         assert unpickled == []  # refused before unpickling: nothing from elsewhere or altered was loaded
     assert not any(str(outside) in path for path in unpickled)
     # Feedback does not need a model.
