@@ -8,10 +8,12 @@ compare across tags and a single threshold means the same for every tag.
 from __future__ import annotations
 
 import hashlib
+import io
 import itertools
 import json
 import os
 import platform
+import re
 import tempfile
 import time
 from collections import Counter
@@ -36,7 +38,11 @@ except ImportError:  # pragma: no cover - moved in some future scikit-learn: nor
     _inplace_csr_row_normalize_l2 = None
 
 _INT32_MAX = np.iinfo(np.int32).max
+# Bump when the pickled HashtagModel's attributes change: older folders are refused with a
+# message to retrain instead of failing on first use.
+MODEL_FORMAT = 2
 ARTIFACT_PREFIX = "model-"
+_ARTIFACT_NAME = re.compile(r"^model-[0-9a-f]{16}\.joblib$")
 METADATA_FILE = "metadata.json"
 _THRESHOLD_GRID = np.round(np.arange(0.05, 0.951, 0.025), 3)
 
@@ -544,8 +550,11 @@ def save_model(model: HashtagModel, directory: str | os.PathLike, metadata: dict
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob(".*.tmp"):  # left by a save that was killed
+        stale.unlink(missing_ok=True)
     handle, temporary = tempfile.mkstemp(dir=directory, prefix=".artifact-", suffix=".tmp")
     os.close(handle)
+    os.chmod(temporary, 0o644)  # mkstemp's 0600 would hide the model from a service run as another user
     try:
         joblib.dump(model, temporary, compress=3)
         digest = _sha256(temporary)
@@ -555,7 +564,8 @@ def save_model(model: HashtagModel, directory: str | os.PathLike, metadata: dict
     finally:
         if os.path.exists(temporary):
             os.unlink(temporary)
-    full = {**metadata, "artifact": artifact.name, "artifact_sha256": digest, "versions": library_versions()}
+    full = {**metadata, "artifact": artifact.name, "artifact_sha256": digest, "model_format": MODEL_FORMAT,
+            "versions": library_versions()}
     write_json_atomic(directory / METADATA_FILE, full)
     for old in directory.glob(f"{ARTIFACT_PREFIX}*.joblib"):
         if old.name != artifact.name:
@@ -567,6 +577,7 @@ def write_json_atomic(path: Path, data) -> None:
     path = Path(path)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-", suffix=".tmp")
     try:
+        os.fchmod(handle, 0o644)
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             json.dump(data, stream, ensure_ascii=False, indent=2, default=_json_default)
             stream.write("\n")
@@ -600,15 +611,26 @@ def load_model(directory: str | os.PathLike) -> tuple[HashtagModel, dict]:
     if drift:
         raise ModelLoadError(f"model in {directory} was written by other library versions: {', '.join(drift)}; "
                              f"retrain with `python train.py`")
-    artifact = Path(directory) / str(metadata.get("artifact", ""))
-    if not metadata.get("artifact") or not artifact.is_file():
-        raise ModelLoadError(f"model artifact {artifact} is missing: retrain with `python train.py`")
-    if _sha256(artifact) != metadata.get("artifact_sha256"):
-        raise ModelLoadError(f"model artifact {artifact} does not match the hash in its metadata "
+    if metadata.get("model_format") != MODEL_FORMAT:
+        raise ModelLoadError(f"model in {directory} has format {metadata.get('model_format')}, this code reads "
+                             f"format {MODEL_FORMAT}: retrain with `python train.py`")
+    name = str(metadata.get("artifact", ""))
+    if not _ARTIFACT_NAME.match(name):
+        # Only a content-named file inside the folder is ever unpickled, never a path from metadata.
+        raise ModelLoadError(f"metadata in {directory} names an artifact {name!r} that is not a model file "
+                             f"of this folder: retrain with `python train.py`")
+    artifact = Path(directory) / name
+    try:
+        data = artifact.read_bytes()  # hash and unpickle the same bytes: no swap in between
+    except OSError:
+        raise ModelLoadError(f"model artifact {name} is missing: retrain with `python train.py`") from None
+    if hashlib.sha256(data).hexdigest() != metadata.get("artifact_sha256"):
+        raise ModelLoadError(f"model artifact {name} does not match the hash in its metadata "
                              f"(truncated or replaced): retrain with `python train.py`")
-    model = joblib.load(artifact)
+    model = joblib.load(io.BytesIO(data))
     if not isinstance(model, HashtagModel):
-        raise ModelLoadError(f"{artifact} holds a {type(model).__name__}, not a HashtagModel")
+        raise ModelLoadError(f"{name} holds a {type(model).__name__}, not a HashtagModel: "
+                             f"retrain with `python train.py`")
     return model, metadata
 
 

@@ -175,3 +175,24 @@ def test_post_tags_come_only_with_a_block_tag(bundled_model):
     assert {"block", "post"} <= {item["scope"] for item in on_topic}
     off_topic = bundled_model.suggest(["鍋に水を入れて沸騰させ、パスタを8分ゆでます。"], threshold=0, k=50)[0]
     assert all(item["score"] == 0 for item in off_topic if item["scope"] == "post")
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"artifact": "../elsewhere/model-0123456789abcdef.joblib"}, "not a model file of this folder"),
+    ({"artifact": "/etc/passwd"}, "not a model file of this folder"),
+    ({"model_format": 1}, "has format 1"),
+])
+def test_load_refuses_foreign_artifacts_and_old_formats(tiny_model, tmp_path, change, message):
+    save_model(tiny_model, tmp_path, {})
+    metadata = json.loads((tmp_path / "metadata.json").read_text())
+    metadata.update(change)
+    (tmp_path / "metadata.json").write_text(json.dumps(metadata))
+    with pytest.raises(ModelLoadError, match=message):
+        load_model(tmp_path)
+
+
+def test_save_cleans_up_after_a_killed_save_and_is_readable_by_others(tiny_model, tmp_path):
+    (tmp_path / ".artifact-left.tmp").write_bytes(b"from a killed save")
+    save_model(tiny_model, tmp_path, {})
+    assert not list(tmp_path.glob(".*.tmp"))
+    assert all(p.stat().st_mode & 0o044 == 0o044 for p in tmp_path.iterdir())
