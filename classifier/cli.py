@@ -174,9 +174,9 @@ def _write_suggestions(batch, results):
 
 def run_evaluate(args) -> int:
     """Score a model (or cross-validate) on a labelled corpus; print a short table, write a report."""
+    from .batch import is_parallel, predict_proba
     from .evaluate import build_report, cross_validate_report, format_cv, format_summary
     from .model import load_model
-    from .promote import POINTER
     from .report import HTML_FILE, write_report
 
     if args.cv and args.baseline:
@@ -192,15 +192,19 @@ def run_evaluate(args) -> int:
         print(format_cv(report))
     else:
         # The model in use: the promoted one when there is a pointer, else the default folder.
-        model_dir = args.model or str(POINTER if POINTER.is_symlink() else DEFAULT_MODEL)
+        model_dir = args.model or model_in_use()
         model, metadata = load_model(model_dir)
+        probabilities = None
+        if is_parallel(args.jobs, args.dask_scheduler):
+            probabilities = predict_proba(model, [e.text for e in examples], jobs=args.jobs,
+                                          dask_scheduler=args.dask_scheduler, model_dir=model_dir)
         baseline = None
         if args.baseline:
             baseline_model, baseline_metadata = load_model(args.baseline)
             baseline = (baseline_model, baseline_metadata, args.baseline)
         report, errors = build_report(model, examples, k=args.k, threshold=args.threshold, metadata=metadata,
                                       model_dir=model_dir, data_paths=args.data, baseline=baseline,
-                                      progress=stderr_progress)
+                                      probabilities=probabilities, progress=stderr_progress)
         print(format_summary(report))
     if args.report_dir:
         paths = write_report(args.report_dir, report, errors)
@@ -305,6 +309,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--min-count", type=int, default=10, help="with --cv and no --model: tags below it are "
                                                                     "not learned (default %(default)s)")
     evaluate.add_argument("--seed", type=int, default=0, help="with --cv: fold assignment and model seed")
+    add_parallel_arguments(evaluate)
     evaluate.set_defaults(run=run_evaluate)
 
     promote = commands.add_parser("promote", help="make a newly trained model the one in use if it is not worse")
@@ -329,7 +334,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--feedback", help="feedback file (default training_data/feedback.jsonl)")
     serve.add_argument("--workers", type=int, default=int(os.environ.get("HASHTAG_WORKERS", "2")),
                        help="worker processes (default %(default)s: one per core)")
-    serve.add_argument("--threads", type=int, default=int(os.environ.get("HASHTAG_THREADS", "4")),
+    # One thread a worker: MeCab holds the GIL while it parses, so more threads add no CPU
+    # throughput, and each thread's tagger maps the dictionary again (bench/RESULTS.md: 407 MB
+    # RSS per worker with 4 threads, 189 MB with 1, the same requests/s).
+    serve.add_argument("--threads", type=int, default=int(os.environ.get("HASHTAG_THREADS", "1")),
                        help="threads per worker (default %(default)s)")
     serve.add_argument("--access-log", action="store_true", help="log every request to standard error")
     serve.set_defaults(run=run_serve)
