@@ -1,6 +1,6 @@
 """Normalise and tokenise Japanese text: NFKC, noise removal, fugashi with unidic-lite.
 
-The tokenizer asks MeCab for a compact ``POS|form`` line and picks tokens with one regular
+The tokenizer asks MeCab for a compact ``word-class id|form`` line and picks tokens with one regular
 expression, so the per-token work stays in C: there is no Python loop over MeCab nodes.
 """
 from __future__ import annotations
