@@ -67,10 +67,12 @@ def train(data: Sequence[str | Path] = (DEFAULT_DATA,), out: str | Path = DEFAUL
     progress(f"{len(examples)} examples from {len({e.group for e in examples})} posts; "
              f"training on {len(train_examples)}, holding out {len(held_examples)}")
     model = fit_examples(HashtagModel(**params), train_examples, progress=progress)
-    report = None
+    report = probabilities = None
     if held_examples:
         progress(f"scoring on {len(held_examples)} held-out examples")
-        report = evaluate(model, held_examples)
+        # Scored once: the metadata's numbers and the full report below read the same scores.
+        probabilities = model.predict_proba([e.text for e in held_examples])
+        report = evaluate(model, held_examples, probabilities=probabilities)
     metadata = {
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "data": {"paths": [str(p) for p in data], "format": format, "n_examples": len(examples),
@@ -95,7 +97,7 @@ def train(data: Sequence[str | Path] = (DEFAULT_DATA,), out: str | Path = DEFAUL
         # errors.jsonl), with the metadata as saved: artifact hash and library versions included.
         progress("writing the held-out evaluation report")
         full_report, errors = build_report(model, held_examples, metadata=read_metadata(out), model_dir=out,
-                                           data_paths=data)
+                                           data_paths=data, probabilities=probabilities)
         write_report(out, full_report, errors)
     else:
         remove_report(out)  # a report left by an earlier model in this folder would describe another model
