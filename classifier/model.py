@@ -277,7 +277,7 @@ class HashtagModel(BaseEstimator):
         index = self.__dict__.get("_feature_index")
         if index is None:
             index = self._feature_index = FeatureIndex(self.vectorizer_.vocabulary_, tokenizer.ngram_range)
-        counts = index.counts([tokenizer.tokens(text) for text in texts], dtype=self.vectorizer_.dtype)
+        counts = index.counts(tokenizer.token_lists(texts), dtype=self.vectorizer_.dtype)
         return _tfidf_weights(self.vectorizer_, counts)
 
     def predict_proba(self, texts: Sequence[str], X=None) -> np.ndarray:
@@ -310,18 +310,15 @@ class HashtagModel(BaseEstimator):
         scores = np.take_along_axis(probabilities, ranked, axis=1)
         kept = scores >= cutoffs[ranked]
         tags = [(tag, self.scopes_[tag]) for tag in self.classes_]
-        results = []
-        for i, (row, row_scores, row_kept) in enumerate(zip(ranked.tolist(), scores.tolist(), kept.tolist())):
-            suggestions = []
-            for j, score, keep in zip(row, row_scores, row_kept):
-                if not keep:
-                    continue
-                tag, scope = tags[j]
-                item = {"tag": tag, "score": round(score, 4), "scope": scope}
-                if explain:
-                    item["terms"] = self._terms(X[i], j, 5 if explain is True else int(explain))
-                suggestions.append(item)
-            results.append(suggestions)
+        results = [[] for _ in range(len(probabilities))]
+        # Only the kept suggestions are visited, row by row and in rank order within a row.
+        rows, places = np.nonzero(kept)
+        for i, j, score in zip(rows.tolist(), ranked[rows, places].tolist(), scores[rows, places].tolist()):
+            tag, scope = tags[j]
+            item = {"tag": tag, "score": round(score, 4), "scope": scope}
+            if explain:
+                item["terms"] = self._terms(X[i], j, 5 if explain is True else int(explain))
+            results[i].append(item)
         return results
 
     def _terms(self, x, j: int, n: int) -> list[dict]:

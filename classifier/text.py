@@ -1,7 +1,9 @@
 """Normalise and tokenise Japanese text: NFKC, noise removal, fugashi with unidic-lite.
 
-The tokenizer asks MeCab for a compact ``word-class id|form`` line and picks tokens with one regular
-expression, so the per-token work stays in C: there is no Python loop over MeCab nodes.
+With every word kept by its surface (the default), MeCab's own word splitting is the whole
+tokenizer and its output is split on spaces. With a word-class filter or another form, MeCab writes
+a compact ``word-class id|form`` line and one regular expression picks the kept tokens. Either way
+the per-token work stays in C: there is no Python loop over MeCab nodes.
 """
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import os
 import re
 import threading
 import unicodedata
+from typing import Iterable
 
 # Lines that are not text: the attribution line under a quoted tweet
 # (``— NHKニュース (@nhk_news) January 3, 2024``) and blog addresses standing alone.
@@ -21,32 +24,35 @@ _LINK = re.compile(r"https?://[!-~]+")
 # A hashtag inside a line names the source (``#nhk_news``); the curator's tags are whole lines
 # and never reach this module.
 _SOURCE_HASHTAG = re.compile(r"#[A-Za-z0-9_]+")
-_SPACES = re.compile(r"[ \t\u3000]+")
 
 
-# What MeCab cannot take: it reads a UTF-8 C string, so a NUL ends the text early and a lone
-# surrogate (what a JSON "\ud800" escape decodes to) cannot be encoded at all.
-_NOT_TEXT = re.compile("[\\x00\\ud800-\\udfff]")
+# Whitespace, and what MeCab cannot take: it reads a UTF-8 C string, so a NUL ends the text
+# early and a lone surrogate (what a JSON "\ud800" escape decodes to) cannot be encoded at all.
+# MeCab skips spaces between words, so line breaks need not survive; every other whitespace
+# character becomes a space too, so that no token can hold one.
+_SPACE_OR_NOT_TEXT = re.compile("[\\s\\x00\\ud800-\\udfff]+")
 
 
 def normalize(text: str) -> str:
-    """NFKC, lower-case ASCII, noise lines and links removed; line breaks kept."""
-    text = _NOT_TEXT.sub(" ", unicodedata.normalize("NFKC", text))
-    # Each pattern needs a character that most paragraphs lack: test for it before scanning.
+    """NFKC, lower case, noise lines and links removed, every whitespace character made a space."""
+    text = unicodedata.normalize("NFKC", text)
+    # Each pattern needs something that most paragraphs lack: test for it before scanning.
     if "@" in text:
         text = _ATTRIBUTION_LINE.sub("", text)
-    if "." in text:
+    if ".com" in text or ".jp" in text or ".net" in text or ".org" in text:
         text = _ADDRESS_LINE.sub("", text)
     if "://" in text:
         text = _LINK.sub(" ", text)
     if "#" in text:
         text = _SOURCE_HASHTAG.sub(" ", text)
-    text = _SPACES.sub(" ", text)
-    return "\n".join(line.strip() for line in text.lower().splitlines() if line.strip())
+    if not text.isprintable():  # False for any whitespace but " ", for NUL and for surrogates
+        text = _SPACE_OR_NOT_TEXT.sub(" ", text)
+    # Runs of spaces are left: MeCab skips them all the same.
+    return text.strip().lower()
 
 
 # --------------------------------------------------------------------------------------------
-# MeCab output: one `` ID|form`` item per token, each after a space. ID is the word's left
+# MeCab output with a filter or another form: one `` ID|form`` item per token, each after a space. ID is the word's left
 # context id: formatting it is an integer print, where writing the part of speech (``%f[0]``)
 # makes MeCab split the word's 26-field feature string, which cost about a fifth of the parse.
 # UniDic's rewrite rules keep POS1 and POS2 at the head of every context (left-id.def), so the
@@ -73,11 +79,15 @@ def _dictionary_dir() -> str:
 
 
 @functools.lru_cache(maxsize=None)
-def mecab_arguments(form: str) -> str:
+def mecab_arguments(form: str, pos: str = "content") -> str:
+    # -r /dev/null: the dictionary's own dicrc is all the configuration needed.
+    if form == "surface" and pos == "all":
+        # Every word kept, by its surface: MeCab's built-in word splitting writes each surface
+        # and a space with no format to interpret, the cheapest output it has (the floor).
+        return f'-r /dev/null -d "{_dictionary_dir()}" -Owakati'
     node = f" %phl|{FORMS[form]}"
     unknown = " %f[0]-%f[1]|%m"
-    # -r /dev/null: the dictionary's own dicrc is all the configuration needed; an empty -O
-    # switches off the dicrc's "unidic" output so that our node format is used.
+    # An empty -O switches off the dicrc's "unidic" output so that our node format is used.
     return f'-r /dev/null -d "{_dictionary_dir()}" -O "" -F "{node}" -U "{unknown}" -E "\\n"'
 
 
@@ -197,15 +207,30 @@ class Tokenizer:
 
     @property
     def arguments(self) -> str:
-        return mecab_arguments(self.form)
+        return mecab_arguments(self.form, self.pos)
 
     @property
-    def pattern(self) -> re.Pattern:
-        return token_pattern(self.pos)
+    def pattern(self) -> re.Pattern | None:
+        """The regular expression that picks tokens from MeCab's output; None: split on spaces."""
+        return None if self.form == "surface" and self.pos == "all" else token_pattern(self.pos)
+
+    def token_lists(self, texts: Iterable[str]) -> list[list[str]]:
+        """The kept word tokens of each text, after normalisation.
+
+        The tagger and the pattern are looked up once for the whole batch, and each stage
+        runs over the whole batch before the next: MeCab's tables stay in the CPU's caches
+        through all the parses, which measured 5% faster than text by text.
+        """
+        parse = get_tagger(self.arguments).parse
+        outputs = [parse(text) for text in map(normalize, texts)]
+        pattern = self.pattern
+        if pattern is None:
+            return [output.split() for output in outputs]
+        return list(map(pattern.findall, outputs))
 
     def tokens(self, text: str) -> list[str]:
         """The kept word tokens of ``text``, after normalisation."""
-        return token_pattern(self.pos).findall(get_tagger(mecab_arguments(self.form)).parse(normalize(text)))
+        return self.token_lists((text,))[0]
 
     def __call__(self, text: str) -> list[str]:
         tokens = self.tokens(text)

@@ -274,7 +274,8 @@ def test_unreadable_file_in_a_corpus_folder_is_a_corpus_error_naming_it(tmp_path
 # --------------------------------------------------------------------------------------------
 # Normalisation and tokenisation: any str in, no exception
 
-TOKENIZERS = [Tokenizer(), Tokenizer(form="lemma", pos="all", ngram_range=(1, 3)), Tokenizer(form="base", pos="nouns")]
+TOKENIZERS = [Tokenizer(), Tokenizer(pos="all"), Tokenizer(form="lemma", pos="all", ngram_range=(1, 3)),
+              Tokenizer(form="base", pos="nouns")]
 
 
 @FUZZ
@@ -288,11 +289,15 @@ TOKENIZERS = [Tokenizer(), Tokenizer(form="lemma", pos="all", ngram_range=(1, 3)
 def test_normalize_and_tokenize_take_any_text(text):
     normalized = normalize(text)
     assert isinstance(normalized, str)
-    assert all(line and line == line.strip() for line in normalized.split("\n")) or normalized == ""
+    # one stripped line whose only whitespace is the plain space, with no NUL
+    assert normalized == normalized.strip() and "\x00" not in normalized
+    assert all(not character.isspace() for character in normalized.replace(" ", ""))
     normalized.encode("utf-8")  # what reaches MeCab is valid UTF-8
     for tokenizer in TOKENIZERS:
         features = tokenizer(text)
         assert all(isinstance(feature, str) and feature.strip() for feature in features)
+        # one text or a batch of it with others: the same tokens
+        assert tokenizer.token_lists(["日銀", text, ""])[1] == tokenizer.tokens(text)
 
 
 @pytest.mark.parametrize("text", ["日銀\ud800会見", "\ud83d日銀会見"])
