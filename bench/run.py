@@ -411,7 +411,7 @@ def py_spy_summary(pid: int, seconds: int, path: Path) -> dict | None:
     own, samples = defaultdict(int), 0
     groups = {"request handling (HTTP, Flask, JSON, model)": ("ThreadWorker.handle_request", "WSGIRequestHandler.run_wsgi"),
               "the model's suggest": ("HashtagModel.suggest", "suggest (baseline.py)"),
-              "of which tokenizing": ("Tokenizer.tokens", "tokenize (baseline.py)")}
+              "of which tokenizing": ("Tokenizer.token_lists", "Tokenizer.tokens", "tokenize (baseline.py)")}
     grouped = defaultdict(int)
     for line in raw.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
