@@ -52,9 +52,10 @@ def normalize(text: str) -> str:
 
 
 # --------------------------------------------------------------------------------------------
-# MeCab output with a filter or another form: one `` ID|form`` item per token, each after a space. ID is the word's left
-# context id: formatting it is an integer print, where writing the part of speech (``%f[0]``)
-# makes MeCab split the word's 26-field feature string, which cost about a fifth of the parse.
+# MeCab output with a word-class filter or another form: one `` ID|form`` item per token, each
+# after a space. ID is the word's left context id: formatting it is an integer print, where
+# writing the part of speech (``%f[0]``) makes MeCab split the word's 26-field feature string,
+# which cost about a fifth of the parse.
 # UniDic's rewrite rules keep POS1 and POS2 at the head of every context (left-id.def), so the
 # id decides the word class and the kept ids are precomputed per filter. Unknown words have
 # context ids of their own that say nothing of the class MeCab guessed, so they are written as
@@ -78,12 +79,17 @@ def _dictionary_dir() -> str:
     return unidic_lite.DICDIR
 
 
+def splits_words_only(form: str, pos: str) -> bool:
+    """Every word kept, by its surface: MeCab's built-in word splitting (wakati) is the whole
+    tokenizer. It writes each surface and a space with no format to interpret, the cheapest
+    output MeCab has (the floor), and the tokens are that output split on spaces."""
+    return form == "surface" and pos == "all"
+
+
 @functools.lru_cache(maxsize=None)
 def mecab_arguments(form: str, pos: str = "content") -> str:
     # -r /dev/null: the dictionary's own dicrc is all the configuration needed.
-    if form == "surface" and pos == "all":
-        # Every word kept, by its surface: MeCab's built-in word splitting writes each surface
-        # and a space with no format to interpret, the cheapest output it has (the floor).
+    if splits_words_only(form, pos):
         return f'-r /dev/null -d "{_dictionary_dir()}" -Owakati'
     node = f" %phl|{FORMS[form]}"
     unknown = " %f[0]-%f[1]|%m"
@@ -212,7 +218,7 @@ class Tokenizer:
     @property
     def pattern(self) -> re.Pattern | None:
         """The regular expression that picks tokens from MeCab's output; None: split on spaces."""
-        return None if self.form == "surface" and self.pos == "all" else token_pattern(self.pos)
+        return None if splits_words_only(self.form, self.pos) else token_pattern(self.pos)
 
     def token_lists(self, texts: Iterable[str]) -> list[list[str]]:
         """The kept word tokens of each text, after normalisation.
