@@ -22,47 +22,17 @@ def bundled_model(bundled_model_dir):
     return load_model(bundled_model_dir)[0]
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def live_server(bundled_model_dir, tmp_path_factory):
-    """The real production server (gunicorn) on loopback, in a subprocess."""
-    import subprocess
+    """The real production server (gunicorn) on loopback, in a subprocess, ready to answer."""
     import sys
-    import time
-    import urllib.request
 
-    port = free_port()
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import loadtest
+
     feedback = tmp_path_factory.mktemp("feedback") / "feedback.jsonl"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "classifier", "serve", "--host", "127.0.0.1", "--port", str(port),
-         "--model", str(bundled_model_dir), "--feedback", str(feedback), "--workers", "2", "--threads", "2"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/readyz", timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError(f"the server did not become ready:\n{process.stdout.read()}")
-        time.sleep(0.2)
-    yield {"url": url, "feedback": feedback, "process": process}
-    process.terminate()
-    try:
-        process.wait(20)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    with loadtest.production_server(bundled_model_dir, feedback, workers=2, threads=2, ready_timeout=60) as server:
+        yield {"url": server.url, "feedback": feedback, "process": server.process}
 
 
 def chromium_or_skip():
