@@ -31,6 +31,7 @@ from sklearn.preprocessing import normalize
 from sklearn.svm import LinearSVC
 
 from .text import Tokenizer, dictionary_version
+from .token_ids import TokenIds
 
 try:  # the routine sklearn.preprocessing.normalize runs on CSR rows, without its input checks
     from sklearn.utils.sparsefuncs_fast import inplace_csr_row_normalize_l2 as _inplace_csr_row_normalize_l2
@@ -223,7 +224,12 @@ class HashtagModel(BaseEstimator):
         return full
 
     def _derived_post_scores(self, linear_probabilities: np.ndarray) -> np.ndarray:
-        return (linear_probabilities[:, :, None] * self.post_given_block_[None]).max(axis=1)
+        # Laid out (text, post tag, block tag), the max runs along contiguous memory: five times
+        # faster than along the middle axis of (text, block tag, post tag), with the same values.
+        # (The transposed weights are copied: a transposed view would make NumPy lay the product
+        # out in the old order.)
+        weights = np.ascontiguousarray(self.post_given_block_.T)
+        return (linear_probabilities[:, None, :] * weights[None]).max(axis=2)
 
     def _out_of_fold_decision(self, X, Y, groups) -> np.ndarray:
         groups = np.asarray(groups if groups is not None else np.arange(X.shape[0]), dtype=object)
@@ -277,7 +283,7 @@ class HashtagModel(BaseEstimator):
         index = self.__dict__.get("_feature_index")
         if index is None:
             index = self._feature_index = FeatureIndex(self.vectorizer_.vocabulary_, tokenizer.ngram_range)
-        counts = index.counts(tokenizer.token_lists(texts), dtype=self.vectorizer_.dtype)
+        counts = index.counts_of_strings(tokenizer.token_strings(texts), dtype=self.vectorizer_.dtype)
         return _tfidf_weights(self.vectorizer_, counts)
 
     def predict_proba(self, texts: Sequence[str], X=None) -> np.ndarray:
@@ -309,17 +315,20 @@ class HashtagModel(BaseEstimator):
         ranked = np.argsort(-probabilities, axis=1, kind="stable")[:, :k]
         scores = np.take_along_axis(probabilities, ranked, axis=1)
         kept = scores >= cutoffs[ranked]
-        tags = [(tag, self.scopes_[tag]) for tag in self.classes_]
-        results = [[] for _ in range(len(probabilities))]
-        # Only the kept suggestions are visited, row by row and in rank order within a row.
+        # Only the kept suggestions become Python objects, row by row and in rank order within a
+        # row, made in one comprehension and sliced into rows.
         rows, places = np.nonzero(kept)
-        for i, j, score in zip(rows.tolist(), ranked[rows, places].tolist(), scores[rows, places].tolist()):
-            tag, scope = tags[j]
-            item = {"tag": tag, "score": round(score, 4), "scope": scope}
-            if explain:
-                item["terms"] = self._terms(X[i], j, 5 if explain is True else int(explain))
-            results[i].append(item)
-        return results
+        columns = ranked[rows, places].tolist()
+        names = self.classes_.tolist()
+        scopes = [self.scopes_[tag] for tag in names]
+        items = [{"tag": names[j], "score": score, "scope": scopes[j]}
+                 for j, score in zip(columns, np.round(scores[rows, places], 4).tolist())]
+        if explain:
+            n_terms = 5 if explain is True else int(explain)
+            for i, j, item in zip(rows.tolist(), columns, items):
+                item["terms"] = self._terms(X[i], j, n_terms)
+        ends = np.cumsum(np.bincount(rows, minlength=len(probabilities))).tolist()
+        return [items[start:end] for start, end in zip([0] + ends[:-1], ends)]
 
     def _terms(self, x, j: int, n: int) -> list[dict]:
         """The features of one text that pushed tag j up most: tf-idf value times weight.
@@ -401,7 +410,22 @@ class FeatureIndex:
         ids = np.fromiter(map(self.token_ids.get, itertools.chain.from_iterable(token_lists), itertools.repeat(-1)),
                           dtype=np.int64, count=int(lengths.sum()))
         text_of = np.repeat(np.arange(n_texts, dtype=np.int64), lengths)
-        found = []  # text * n_features + column, for every occurrence of a feature
+        return self._counts(ids, text_of, n_texts, dtype)
+
+    def counts_of_strings(self, token_strings: list[str], dtype=np.float64):
+        """``counts`` for texts given as space-separated tokens (``Tokenizer.token_strings``).
+
+        The same matrix, found without a Python string per token (``TokenIds``).
+        """
+        table = self.__dict__.get("_token_table")
+        if table is None:
+            table = self._token_table = TokenIds(sorted(self.token_ids, key=self.token_ids.get))
+        ids, text_of = table.lookup(token_strings)
+        return self._counts(ids, text_of, len(token_strings), dtype)
+
+    def _counts(self, ids: np.ndarray, text_of: np.ndarray, n_texts: int, dtype):
+        """The count matrix from each token's id (-1: in no feature) and text, in text order."""
+        found = []  # text << 32 | column, for every occurrence of a feature
         code = ids  # code of the m-gram that starts at each position; -1: no feature starts so
         for m in range(1, self.high + 1):
             keys = self.keys[m]
@@ -416,18 +440,21 @@ class FeatureIndex:
                 place = np.minimum(np.searchsorted(keys, key), len(keys) - 1)
                 code = np.where(valid & (keys[place] == key), place, -1)
             if m >= self.low:
-                column = self.columns[m][code]  # the last entry is -1, for code -1
+                column = np.take(self.columns[m], code)  # the last entry is -1, for code -1
                 hit = column >= 0
-                found.append(text_of[:len(code)][hit] * self.n_features + column[hit])
-        found = np.sort(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
-        # Sorted (text, column) keys: their runs are the CSR entries and counts, in canonical order.
-        starts = np.flatnonzero(np.concatenate(([True], found[1:] != found[:-1]))) if len(found) else found
-        counts = np.diff(np.append(starts, len(found))).astype(dtype)
-        rows, columns = np.divmod(found[starts], self.n_features)
-        indptr = np.searchsorted(rows, np.arange(n_texts + 1))
+                found.append((text_of[:len(code)][hit] << 32) | column[hit])
+        found = np.sort(np.concatenate(found) if len(found) > 1 else found[0]) if found else np.zeros(0, np.int64)
+        # Sorted (text, column) keys: their runs are the CSR entries and counts, in canonical
+        # order; the column is the key's low half, and a row starts at the first key >= row << 32.
+        new_run = np.ones(len(found), dtype=bool)
+        np.not_equal(found[1:], found[:-1], out=new_run[1:])
+        starts = np.flatnonzero(new_run)
+        counts = np.diff(starts, append=len(found)).astype(dtype)
+        unique = found[starts]
         index = np.int32 if len(found) < _INT32_MAX and self.n_features < _INT32_MAX else np.int64
-        matrix = sparse.csr_matrix((counts, columns.astype(index), indptr.astype(index)),
-                                   shape=(n_texts, self.n_features))
+        columns = (unique & 0xFFFFFFFF).astype(index)
+        indptr = np.searchsorted(unique, np.arange(n_texts + 1, dtype=np.int64) << 32).astype(index)
+        matrix = sparse.csr_matrix((counts, columns, indptr), shape=(n_texts, self.n_features))
         matrix.has_sorted_indices = True
         return matrix
 

@@ -33,13 +33,27 @@ _SOURCE_HASHTAG = re.compile(r"#[A-Za-z0-9_]+")
 _SPACE_OR_NOT_TEXT = re.compile("[\\s\\x00\\ud800-\\udfff]+")
 
 
+# Full-width ASCII (``（``, ``％``, ``０``) and the ideographic space: most of what makes Japanese
+# news text not NFKC. Each is swapped for its NFKD (the ASCII character) before NFKC, which
+# cannot change NFKC's result (NFKD decomposes character by character, then reorders combining
+# marks stably), and usually leaves a text that passes NFKC's quick check: CPython's full
+# normalisation costs about 12 µs for a paragraph, the swap about 1 µs.
+_FULL_WIDTH = re.compile("[\uff01-\uff5e\u3000]")
+_NARROW = {chr(code): unicodedata.normalize("NFKD", chr(code)) for code in [*range(0xFF01, 0xFF5F), 0x3000]}
+
+
+def _narrow(match: re.Match) -> str:
+    return _NARROW[match.group()]
+
+
 def normalize(text: str) -> str:
     """NFKC, lower case, noise lines and links removed, every whitespace character made a space."""
-    text = unicodedata.normalize("NFKC", text)
+    if not unicodedata.is_normalized("NFKC", text):
+        text = unicodedata.normalize("NFKC", _FULL_WIDTH.sub(_narrow, text))
     # Each pattern needs something that most paragraphs lack: test for it before scanning.
     if "@" in text:
         text = _ATTRIBUTION_LINE.sub("", text)
-    if ".com" in text or ".jp" in text or ".net" in text or ".org" in text:
+    if "." in text and (".com" in text or ".jp" in text or ".net" in text or ".org" in text):
         text = _ADDRESS_LINE.sub("", text)
     if "://" in text:
         text = _LINK.sub(" ", text)
@@ -220,19 +234,26 @@ class Tokenizer:
         """The regular expression that picks tokens from MeCab's output; None: split on spaces."""
         return None if splits_words_only(self.form, self.pos) else token_pattern(self.pos)
 
-    def token_lists(self, texts: Iterable[str]) -> list[list[str]]:
-        """The kept word tokens of each text, after normalisation.
+    def token_strings(self, texts: Iterable[str]) -> list[str]:
+        """The kept word tokens of each text, after normalisation, as one string a text with
+        the tokens separated by single spaces (no token holds whitespace).
 
         The tagger and the pattern are looked up once for the whole batch, and each stage
         runs over the whole batch before the next: MeCab's tables stay in the CPU's caches
         through all the parses, which measured 5% faster than text by text.
         """
         parse = get_tagger(self.arguments).parse
-        outputs = [parse(text) for text in map(normalize, texts)]
+        # A text left empty by normalisation (a tweet's attribution line) has no tokens: MeCab is
+        # not asked.
+        outputs = [parse(text) if text else "" for text in map(normalize, texts)]
         pattern = self.pattern
         if pattern is None:
-            return [output.split() for output in outputs]
-        return list(map(pattern.findall, outputs))
+            return outputs  # wakati output is already that string
+        return [" ".join(tokens) for tokens in map(pattern.findall, outputs)]
+
+    def token_lists(self, texts: Iterable[str]) -> list[list[str]]:
+        """The kept word tokens of each text, after normalisation."""
+        return [tokens.split() for tokens in self.token_strings(texts)]
 
     def tokens(self, text: str) -> list[str]:
         """The kept word tokens of ``text``, after normalisation."""

@@ -88,10 +88,13 @@ def test_feature_index_counts_and_weights_equal_the_vectorizer(paragraphs, setti
     index = FeatureIndex(vectorizer.vocabulary_, tokenizer.ngram_range)
     for texts in (paragraphs[300:], paragraphs[:1], EDGE_TEXTS, ["", ""]):
         expected = vectorizer.transform(texts)
-        got = _tfidf_weights(vectorizer, index.counts([tokenizer.tokens(t) for t in texts], dtype=np.float32))
-        assert got.shape == expected.shape and got.dtype == expected.dtype
-        assert np.array_equal(got.indptr, expected.indptr) and np.array_equal(got.indices, expected.indices)
-        assert np.array_equal(got.data, expected.data)  # bit for bit
+        from_lists = index.counts([tokenizer.tokens(t) for t in texts], dtype=np.float32)
+        from_strings = index.counts_of_strings(tokenizer.token_strings(texts), dtype=np.float32)
+        for counts in (from_lists, from_strings):
+            got = _tfidf_weights(vectorizer, counts)
+            assert got.shape == expected.shape and got.dtype == expected.dtype
+            assert np.array_equal(got.indptr, expected.indptr) and np.array_equal(got.indices, expected.indices)
+            assert np.array_equal(got.data, expected.data)  # bit for bit
 
 
 def test_model_transform_equals_the_vectorizer_and_survives_pickling(bundled_model, paragraphs):

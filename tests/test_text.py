@@ -1,9 +1,12 @@
 import pickle
 import threading
+import unicodedata
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from classifier.text import Tokenizer, get_tagger, normalize
+from classifier.text import _FULL_WIDTH, Tokenizer, _narrow, get_tagger, normalize
 
 NOISE = [
     ("ロシア 防衛産業標的か 英国防省https://t.co/aN1DlVOBoV #nhk_news", "ロシア 防衛産業標的か 英国防省"),
@@ -75,3 +78,17 @@ def test_threads_tokenize_like_one_thread():
     for thread in threads:
         thread.join()
     assert all(result == expected for result in results.values())
+
+
+# Full-width forms, ASCII, combining marks (which compose with what comes before), half-width
+# kana and their sound marks, Hangul jamo (which compose with each other) and the ideographic space.
+NFKC_EDGES = st.sampled_from([chr(c) for c in [*range(0xFF01, 0xFF5F), *range(0xFF61, 0xFFA0), 0x3000, 0x20, 0x41,
+                                               0x65, 0x6E, 0x300, 0x301, 0x308, 0x30A, 0x323, 0x3099, 0x309A, 0x304B,
+                                               0x1100, 0x1161, 0x11A8, 0x2026, 0x212B]])
+
+
+@settings(max_examples=500, deadline=None)
+@given(text=st.text(st.one_of(NFKC_EDGES, st.characters()), max_size=30))
+def test_swapping_full_width_forms_before_nfkc_keeps_its_result(text):
+    # normalize() swaps full-width ASCII for ASCII before NFKC, to skip CPython's slow path.
+    assert unicodedata.normalize("NFKC", _FULL_WIDTH.sub(_narrow, text)) == unicodedata.normalize("NFKC", text)
