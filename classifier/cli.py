@@ -144,6 +144,13 @@ def ensure_default_model(model_dir: str) -> None:
         train([DEFAULT_DATA], DEFAULT_MODEL)
 
 
+# Texts a call of the model gets when `suggest` runs in one process. Each call has a fixed cost
+# (about ninety NumPy calls, and MeCab's tables to bring back into the CPU caches after the rest
+# of the work). On the bundled corpus, against the raw parse: 0.78x in batches of 256, 0.82x of
+# 512, 0.87x of 1024, 0.86x of 2048. The first results still come within a tenth of a second.
+SUGGEST_BATCH = 1024
+
+
 def run_suggest(args) -> int:
     from .batch import DEFAULT_CHUNK, is_parallel, paired, suggest_chunks
     from .model import load_model
@@ -153,7 +160,7 @@ def run_suggest(args) -> int:
     model, _ = load_model(args.model)
     # Batches of texts go to the model (or, with --jobs / --dask-scheduler, to its workers) as
     # the input is read, and come back in input order.
-    size = args.batch_size or (DEFAULT_CHUNK if is_parallel(args.jobs, args.dask_scheduler) else 256)
+    size = args.batch_size or (DEFAULT_CHUNK if is_parallel(args.jobs, args.dask_scheduler) else SUGGEST_BATCH)
     stream = sys.stdin if args.input in (None, "-") else open(args.input, encoding="utf-8")
     with stream:
         chunks, pending = paired(_read_inputs(stream), size, key=lambda item: item[2])

@@ -31,7 +31,7 @@ from sklearn.preprocessing import normalize
 from sklearn.svm import LinearSVC
 
 from .text import Tokenizer, dictionary_version
-from .token_ids import TokenIds
+from .token_ids import TokenIds, count_unigrams
 
 try:  # the routine sklearn.preprocessing.normalize runs on CSR rows, without its input checks
     from sklearn.utils.sparsefuncs_fast import inplace_csr_row_normalize_l2 as _inplace_csr_row_normalize_l2
@@ -243,7 +243,9 @@ class HashtagModel(BaseEstimator):
         return decision
 
     def _calibrate(self, decision: np.ndarray) -> np.ndarray:
-        return expit(decision * self.calibration_[:, 0] + self.calibration_[:, 1])
+        scaled = decision * self.calibration_[:, 0]  # float64, as the calibration
+        scaled += self.calibration_[:, 1]
+        return expit(scaled, out=scaled)
 
     def _learn_thresholds(self, probabilities: np.ndarray, Y: np.ndarray, global_threshold: float | None = None):
         """(global threshold, per-tag thresholds) for these columns, from out-of-fold scores."""
@@ -312,7 +314,7 @@ class HashtagModel(BaseEstimator):
         probabilities = self.predict_proba(texts, X)
         cutoffs = self.thresholds_ if threshold is None else np.full(len(self.classes_), float(threshold))
         # Rank and cut the whole batch at once; only the kept suggestions become Python objects.
-        ranked = np.argsort(-probabilities, axis=1, kind="stable")[:, :k]
+        ranked = _top_columns(probabilities, k)
         scores = np.take_along_axis(probabilities, ranked, axis=1)
         kept = scores >= cutoffs[ranked]
         # Only the kept suggestions become Python objects, row by row and in rank order within a
@@ -371,7 +373,8 @@ class FeatureIndex:
     def __init__(self, vocabulary: dict[str, int], ngram_range: tuple[int, int]):
         self.low, self.high = ngram_range
         self.n_features = len(vocabulary)
-        grams = [(feature.split(" "), column) for feature, column in vocabulary.items()]
+        # In column order, so that for a vocabulary of single tokens a token's id is its column.
+        grams = [(feature.split(" "), column) for feature, column in sorted(vocabulary.items(), key=lambda f: f[1])]
         self.token_ids: dict[str, int] = {}
         for parts, _ in grams:
             for part in parts:
@@ -421,6 +424,14 @@ class FeatureIndex:
         if table is None:
             table = self._token_table = TokenIds(sorted(self.token_ids, key=self.token_ids.get))
         ids, text_of = table.lookup(token_strings)
+        if self.high == 1 and len(ids) < _INT32_MAX and self.n_features < _INT32_MAX:
+            compiled = count_unigrams(ids, text_of, len(token_strings), self.n_features)  # ids are columns
+            if compiled is not None:
+                indptr, indices, counts = compiled
+                matrix = sparse.csr_matrix((counts.astype(dtype), indices, indptr),
+                                           shape=(len(token_strings), self.n_features))
+                matrix.has_sorted_indices = True
+                return matrix
         return self._counts(ids, text_of, len(token_strings), dtype)
 
     def _counts(self, ids: np.ndarray, text_of: np.ndarray, n_texts: int, dtype):
@@ -489,6 +500,25 @@ def fit_examples(model: HashtagModel, examples: Sequence, progress=None) -> Hash
     scopes = {tag: votes.most_common(1)[0][0] for tag, votes in scope_votes.items()}
     return model.fit([e.text for e in examples], [e.labels for e in examples],
                      groups=[e.group or e.source for e in examples], scopes=scopes, progress=progress)
+
+
+def _top_columns(scores: np.ndarray, k: int) -> np.ndarray:
+    """The columns of the k highest scores of each row, highest first; ties in column order.
+
+    That is ``np.argsort(-scores, kind="stable")[:, :k]``. For a few columns of many rows, k
+    rounds of ``argmax`` (which takes the first of equal maxima) are cheaper than sorting every
+    row; for a few rows, the one sort call is.
+    """
+    k = min(k, scores.shape[1])
+    if k > 8 or len(scores) < 32:
+        return np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    remaining = scores.copy()
+    rows = np.arange(len(scores))
+    top = np.empty((len(scores), k), dtype=np.intp)
+    for place in range(k):
+        top[:, place] = column = np.argmax(remaining, axis=1)
+        remaining[rows, column] = -np.inf
+    return top
 
 
 def _logit(probabilities: np.ndarray) -> np.ndarray:

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from classifier import batch
+from classifier import batch, token_ids
 from classifier.corpus import load_corpus
 from classifier.model import FeatureIndex, _tfidf_weights
 from classifier.text import POS_FILTERS, Tokenizer, get_tagger, integer_range_regex, normalize
@@ -80,7 +80,10 @@ def test_integer_range_regex_matches_exactly_the_range(low, high):
     {"ngram_range": (2, 3)}, {"ngram_range": (1, 2), "max_df": 0.3, "max_features": 500},
     {"ngram_range": (1, 2), "sublinear_tf": False, "norm": None}, {"ngram_range": (1, 2), "use_idf": False, "norm": "l1"},
 ])
-def test_feature_index_counts_and_weights_equal_the_vectorizer(paragraphs, settings):
+@pytest.mark.parametrize("compiled", [True, False], ids=["with C", "NumPy only"])
+def test_feature_index_counts_and_weights_equal_the_vectorizer(paragraphs, settings, compiled, monkeypatch):
+    if not compiled:
+        monkeypatch.setattr(token_ids, "_compiled", None)
     settings = dict(settings)
     tokenizer = Tokenizer(ngram_range=settings.pop("ngram_range"))
     vectorizer = TfidfVectorizer(analyzer=tokenizer, dtype=np.float32, **{"sublinear_tf": True, **settings})
@@ -97,8 +100,13 @@ def test_feature_index_counts_and_weights_equal_the_vectorizer(paragraphs, setti
             assert np.array_equal(got.data, expected.data)  # bit for bit
 
 
-def test_model_transform_equals_the_vectorizer_and_survives_pickling(bundled_model, paragraphs):
+@pytest.mark.parametrize("compiled", [True, False], ids=["with C", "NumPy only"])
+def test_model_transform_equals_the_vectorizer_and_survives_pickling(bundled_model, paragraphs, compiled,
+                                                                      monkeypatch):
     import pickle
+
+    if not compiled:
+        monkeypatch.setattr(token_ids, "_compiled", None)
 
     expected = bundled_model.vectorizer_.transform(paragraphs)
     for model in (bundled_model, pickle.loads(pickle.dumps(bundled_model))):

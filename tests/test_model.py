@@ -196,3 +196,13 @@ def test_save_cleans_up_after_a_killed_save_and_is_readable_by_others(tiny_model
     save_model(tiny_model, tmp_path, {})
     assert not list(tmp_path.glob(".*.tmp"))
     assert all(p.stat().st_mode & 0o044 == 0o044 for p in tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("k", [1, 3, 5, 8, 9, 40])
+def test_top_columns_rank_like_a_stable_sort(k):
+    from classifier.model import _top_columns
+
+    rng = np.random.default_rng(k)
+    scores = rng.random((50, 26)).round(1)  # many ties
+    scores[:5] = 0.0
+    assert np.array_equal(_top_columns(scores, k), np.argsort(-scores, axis=1, kind="stable")[:, :k])
