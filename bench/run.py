@@ -232,8 +232,13 @@ def in_process(texts: list[str], ours, base, rounds: int, singles: int) -> dict:
         "baseline: suggest, one paragraph a call": (lambda: [baseline.suggest(base, [t]) for t in few], few_chars, len(few)),
     }
     runs = defaultdict(list)
-    for _ in range(rounds):  # interleaved: a slow spell of the machine hits every measure alike
-        for name, (function, n_chars, n_texts) in measures.items():
+    names = list(measures)
+    for round_ in range(rounds):
+        # Interleaved, so that a slow spell of the machine hits every measure alike, and in an
+        # order turned by one each round, so that no measure always follows the same one (the
+        # first after the floor's tight loop over MeCab measured slower in one-round runs).
+        for name in names[round_ % len(names):] + names[:round_ % len(names)]:
+            function, n_chars, n_texts = measures[name]
             wall, cpu = timed(function)
             runs[name].append({"wall_s": wall, "cpu_s": cpu, "chars": n_chars, "texts": n_texts})
     floor_name = next(iter(measures))

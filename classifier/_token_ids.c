@@ -58,6 +58,12 @@ static inline int64_t find(const key_table *table, uint64_t first, uint64_t seco
     }
 }
 
+/* Release every buffer of a NULL-terminated list. */
+static void release(Py_buffer **buffers) {
+    for (; *buffers; buffers++)
+        PyBuffer_Release(*buffers);
+}
+
 /* A table's buffer must hold 2**bits slots of `width` uint64s. */
 static int check_table(Py_buffer *slots, int width, int bits, const char *name) {
     if (bits < 1 || bits > 40) {
@@ -134,11 +140,7 @@ static PyObject *lookup(PyObject *self, PyObject *args) {
     result = Py_BuildValue("(nnO)", tokens, line, longer);
 done:
     Py_XDECREF(longer);
-    PyBuffer_Release(&text);
-    PyBuffer_Release(&one_slots);
-    PyBuffer_Release(&two_slots);
-    PyBuffer_Release(&ids_out);
-    PyBuffer_Release(&text_out);
+    release((Py_buffer *[]){&text, &one_slots, &two_slots, &ids_out, &text_out, NULL});
     return result;
 }
 
@@ -258,11 +260,7 @@ done:
     PyMem_Free(fill);
     PyMem_Free(column_starts);
     PyMem_Free(by_column);
-    PyBuffer_Release(&ids_in);
-    PyBuffer_Release(&text_in);
-    PyBuffer_Release(&indptr_out);
-    PyBuffer_Release(&indices_out);
-    PyBuffer_Release(&counts_out);
+    release((Py_buffer *[]){&ids_in, &text_in, &indptr_out, &indices_out, &counts_out, NULL});
     return result;
 }
 
