@@ -206,6 +206,17 @@ def sample(items: list, n: int) -> list:
 
 
 BATCHES_MEASURE = f"ours: suggest, batches of {BATCH} (as the CLI sends them)"
+FLOOR_MEASURE = "floor: fugashi Tagger('-Owakati').parse, one paragraph a call"
+CHUNK = 4 * BATCH  # paragraphs every in-process measure takes in turn
+
+
+def chunks_of(texts: list[str], size: int) -> list[list[str]]:
+    """``texts`` in chunks of ``size``; a short tail joins the chunk before it."""
+    chunks = [texts[i:i + size] for i in range(0, len(texts), size)]
+    if len(chunks) > 1 and len(chunks[-1]) < size // 2:
+        tail = chunks.pop()
+        chunks[-1] = chunks[-1] + tail
+    return chunks
 
 
 def in_process(texts: list[str], ours, base, rounds: int, singles: int) -> dict:
@@ -218,29 +229,47 @@ def in_process(texts: list[str], ours, base, rounds: int, singles: int) -> dict:
     chars, few_chars = sum(map(len, texts)), sum(map(len, few))
     ours.suggest(texts[:8])
     baseline.suggest(base, texts[:8])
-    def batches_of(size):
-        return [texts[i:i + size] for i in range(0, len(texts), size)]
 
-    cli, request = batches_of(BATCH), batches_of(REQUEST_BATCH)
-    measures = {
-        "floor: fugashi Tagger('-Owakati').parse, one paragraph a call": (lambda: [floor_tagger.parse(t) for t in texts], chars, len(texts)),
-        BATCHES_MEASURE: (lambda: [ours.suggest(b) for b in cli], chars, len(texts)),
-        f"ours: suggest, batches of {REQUEST_BATCH} (a full /suggest request)": (lambda: [ours.suggest(b) for b in request], chars, len(texts)),
-        "ours: suggest, one paragraph a call": (lambda: [ours.suggest([t]) for t in few], few_chars, len(few)),
-        f"baseline: suggest, batches of {BATCH}": (lambda: [baseline.suggest(base, b) for b in cli], chars, len(texts)),
-        f"baseline: suggest, batches of {REQUEST_BATCH}": (lambda: [baseline.suggest(base, b) for b in request], chars, len(texts)),
-        "baseline: suggest, one paragraph a call": (lambda: [baseline.suggest(base, [t]) for t in few], few_chars, len(few)),
+    def in_batches(suggest, size):
+        return lambda chunk: [suggest(chunk[i:i + size]) for i in range(0, len(chunk), size)]
+
+    # Measures over the whole corpus, taken chunk by chunk: every measure runs on a chunk before
+    # the next chunk, so the floor and what is compared with it run within a second or two of
+    # each other even at x16 (taken whole, they were tens of seconds apart, and the machine's
+    # other jobs came and went between them).
+    on_chunks = {
+        FLOOR_MEASURE: lambda chunk: [floor_tagger.parse(t) for t in chunk],
+        BATCHES_MEASURE: in_batches(ours.suggest, BATCH),
+        f"ours: suggest, batches of {REQUEST_BATCH} (a full /suggest request)": in_batches(ours.suggest, REQUEST_BATCH),
+        f"baseline: suggest, batches of {BATCH}": in_batches(lambda b: baseline.suggest(base, b), BATCH),
+        f"baseline: suggest, batches of {REQUEST_BATCH}": in_batches(lambda b: baseline.suggest(base, b), REQUEST_BATCH),
     }
+    on_sample = {
+        "ours: suggest, one paragraph a call": lambda: [ours.suggest([t]) for t in few],
+        "baseline: suggest, one paragraph a call": lambda: [baseline.suggest(base, [t]) for t in few],
+    }
+    chunks = chunks_of(texts, CHUNK)
     runs = defaultdict(list)
-    names = list(measures)
     for round_ in range(rounds):
-        # Interleaved, so that a slow spell of the machine hits every measure alike, and in an
-        # order turned by one each round, so that no measure always follows the same one (the
-        # first after the floor's tight loop over MeCab measured slower in one-round runs).
-        for name in names[round_ % len(names):] + names[:round_ % len(names)]:
-            function, n_chars, n_texts = measures[name]
+        totals = {name: [0.0, 0.0] for name in on_chunks}
+        for c, chunk in enumerate(chunks):
+            # in an order turned by one each time, so that no measure always follows the same one
+            names = list(on_chunks)
+            turn = (round_ + c) % len(names)
+            for name in names[turn:] + names[:turn]:
+                wall, cpu = timed(lambda: on_chunks[name](chunk))
+                totals[name][0] += wall
+                totals[name][1] += cpu
+        for name, (wall, cpu) in totals.items():
+            runs[name].append({"wall_s": wall, "cpu_s": cpu, "chars": chars, "texts": len(texts)})
+        for name, function in on_sample.items():
             wall, cpu = timed(function)
-            runs[name].append({"wall_s": wall, "cpu_s": cpu, "chars": n_chars, "texts": n_texts})
+            runs[name].append({"wall_s": wall, "cpu_s": cpu, "chars": few_chars, "texts": len(few)})
+    # ours, then the baseline, each from the largest batches to one paragraph a call
+    order = [FLOOR_MEASURE, *[n for n in [*on_chunks, *on_sample] if n.startswith("ours")],
+             *[n for n in [*on_chunks, *on_sample] if n.startswith("baseline")]]
+    runs = {name: runs[name] for name in order}
+    measures = runs
     floor_name = next(iter(measures))
     out = {"paragraphs": len(texts), "chars": chars, "single_sample": len(few), "rounds": rounds, "measures": {}}
     for name, values in runs.items():
@@ -605,7 +634,11 @@ def markdown(results: dict) -> str:
     lines += ["", "## In-process throughput", "",
               f"Paragraphs of the corpus and of its synthetic scale-ups (see `scale_up` in `bench/run.py`); each model "
               f"trained on its own scale. One-paragraph calls use an even sample of {results['settings']['singles']} "
-              f"paragraphs. Code: `in_process()` in `bench/run.py` (the same calls `python -m classifier suggest` makes).", "",
+              f"paragraphs. Code: `in_process()` in `bench/run.py` (the same calls `python -m classifier suggest` makes). "
+              f"Measures over the whole corpus are taken chunk by chunk ({CHUNK:,} paragraphs): every measure in turn on a "
+              "chunk, in an order turned by one each time, so that the floor and what is compared with it run a second or "
+              f"two apart. A round's ratio is that of its summed CPU times; the table gives the median of "
+              f"{results['settings']['rounds']} rounds (every round's ratio is in the JSON).", "",
               "| scale | paragraphs | measure | chars/s (CPU) | µs/paragraph | ratio to floor |", "|---|---|---|---|---|---|"]
     for scale, data in results["in_process"].items():
         for name, v in data["measures"].items():
