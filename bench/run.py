@@ -516,6 +516,8 @@ def serve_and_load(kind: str, model: Path, work: Path, bodies: dict, duration: f
             try:
                 time.sleep(1)
                 out["py_spy"] = py_spy_summary(workers[0], max(2, int(duration) - 3), work / f"py-spy-{kind}.txt")
+                if not out["py_spy"] or "error" in out["py_spy"]:  # attaching sometimes gets no samples
+                    out["py_spy"] = py_spy_summary(workers[0], max(2, int(duration) - 3), work / f"py-spy-{kind}.txt")
             finally:
                 load.wait()
         return out
