@@ -83,8 +83,8 @@ PyDoc_STRVAR(lookup_doc,
 "Scan UTF-16-LE ``encoded`` (tokens separated by spaces, texts by line breaks) and look each\n"
 "token up in the one-word table (slots of key, id) or the two-word one (key, key, id); write each\n"
 "token's id into the int64 buffer ``ids`` and its text into ``text_of`` (both with room for\n"
-"len(encoded) // 4 + 1 tokens). Returns (tokens, line breaks, [(token, start, units), ...] for\n"
-"tokens longer than eight code units, whose ids are left -1 for the caller to find).");
+"len(encoded) // 4 + 1 tokens). Returns (tokens, [(token, start, units), ...] for tokens\n"
+"longer than eight code units, whose ids are left -1 for the caller to find).");
 
 static PyObject *lookup(PyObject *self, PyObject *args) {
     Py_buffer text, one_slots, two_slots, ids_out, text_out;
@@ -137,7 +137,7 @@ static PyObject *lookup(PyObject *self, PyObject *args) {
         text_of[tokens] = line;
         tokens++;
     }
-    result = Py_BuildValue("(nnO)", tokens, line, longer);
+    result = Py_BuildValue("(nO)", tokens, longer);
 done:
     Py_XDECREF(longer);
     release((Py_buffer *[]){&text, &one_slots, &two_slots, &ids_out, &text_out, NULL});

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import itertools
 import json
 import os
 import platform
@@ -31,7 +30,7 @@ from sklearn.preprocessing import normalize
 from sklearn.svm import LinearSVC
 
 from .text import Tokenizer, dictionary_version
-from .token_ids import TokenIds, count_unigrams
+from .token_ids import TokenIds, count_unigrams, ids_by_dict
 
 try:  # the routine sklearn.preprocessing.normalize runs on CSR rows, without its input checks
     from sklearn.utils.sparsefuncs_fast import inplace_csr_row_normalize_l2 as _inplace_csr_row_normalize_l2
@@ -408,12 +407,8 @@ class FeatureIndex:
 
     def counts(self, token_lists: list[list[str]], dtype=np.float64):
         """A CSR matrix of feature counts (rows: texts), canonical like scikit-learn's."""
-        n_texts = len(token_lists)
-        lengths = np.fromiter(map(len, token_lists), dtype=np.int64, count=n_texts)
-        ids = np.fromiter(map(self.token_ids.get, itertools.chain.from_iterable(token_lists), itertools.repeat(-1)),
-                          dtype=np.int64, count=int(lengths.sum()))
-        text_of = np.repeat(np.arange(n_texts, dtype=np.int64), lengths)
-        return self._counts(ids, text_of, n_texts, dtype)
+        ids, text_of = ids_by_dict(self.token_ids, token_lists)
+        return self._counts(ids, text_of, len(token_lists), dtype)
 
     def counts_of_strings(self, token_strings: list[str], dtype=np.float64):
         """``counts`` for texts given as space-separated tokens (``Tokenizer.token_strings``).

@@ -107,18 +107,14 @@ class TokenIds:
         capacity = len(encoded) // 4 + 1
         ids, text_of = np.empty(capacity, dtype=np.int64), np.empty(capacity, dtype=np.int64)
         one, two = self._one_word, self._two_words
-        n, _, longer = _compiled.lookup(encoded, one.slots, one.bits, two.slots, two.bits, ids, text_of)
+        n, longer = _compiled.lookup(encoded, one.slots, one.bits, two.slots, two.bits, ids, text_of)
         ids, text_of = ids[:n], text_of[:n]
         for t, start, units in longer:
             ids[t] = self._dict.get(encoded[2 * start:2 * (start + units)].decode("utf-16-le"), -1)
         return ids, text_of
 
     def _lookup_by_dict(self, token_strings: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        token_lists = [list(filter(None, tokens.split(" "))) for tokens in token_strings]
-        lengths = np.fromiter(map(len, token_lists), dtype=np.int64, count=len(token_lists))
-        ids = np.fromiter(map(self._dict.get, itertools.chain.from_iterable(token_lists), itertools.repeat(-1)),
-                          dtype=np.int64, count=int(lengths.sum()))
-        return ids, np.repeat(np.arange(len(token_lists), dtype=np.int64), lengths)
+        return ids_by_dict(self._dict, [list(filter(None, tokens.split(" "))) for tokens in token_strings])
 
     def __getstate__(self):
         # The table is rebuilt from the tokens, which pickle smaller than its arrays.
@@ -126,6 +122,14 @@ class TokenIds:
 
     def __setstate__(self, state):
         self.__init__(state["tokens"])
+
+
+def ids_by_dict(index: dict[str, int], token_lists: Sequence[Sequence[str]]) -> tuple[np.ndarray, np.ndarray]:
+    """(ids, text of each token) of token lists, from a dict (-1 for a token it lacks)."""
+    lengths = np.fromiter(map(len, token_lists), dtype=np.int64, count=len(token_lists))
+    ids = np.fromiter(map(index.get, itertools.chain.from_iterable(token_lists), itertools.repeat(-1)),
+                      dtype=np.int64, count=int(lengths.sum()))
+    return ids, np.repeat(np.arange(len(token_lists), dtype=np.int64), lengths)
 
 
 def count_unigrams(ids: np.ndarray, text_of: np.ndarray, n_texts: int, n_columns: int):
@@ -145,8 +149,10 @@ class _KeyTable:
     """Open addressing from keys (one or two uint64 words, never all zero) to ids.
 
     The table is at most a quarter full: a key's slot (the top bits of a multiply-shift hash) is taken
-    by another key about one time in eight, and then the key moves on to the next slot. Slots hold
-    one uint64 a word and an int32 id (the one-word table of a 7,000-token vocabulary: 384 KiB).
+    by another key about one time in eight, and then the key moves on to the next slot. It is kept
+    in two layouts: a contiguous array a word and one of int32 ids for NumPy's gathers (views of the
+    interleaved one made them twice as slow), and ``slots``, each key's words and id side by side,
+    for the C extension (one cache line a probe).
     """
 
     def __init__(self, words: tuple[np.ndarray, ...], ids: np.ndarray):
@@ -207,14 +213,13 @@ def _encodable(text: str) -> bool:
 class _Tokens:
     """The tokens of a joined string, found in its UTF-16 encoding.
 
-    starts, lengths : each token's place, in code units; text_of : the line of each token;
-    line_breaks : how many line breaks the string holds.
+    starts, lengths : each token's place, in code units; text_of : the line of each token.
     """
 
-    __slots__ = ("encoded", "starts", "lengths", "text_of", "line_breaks", "_words")
+    __slots__ = ("encoded", "starts", "lengths", "text_of", "_words")
 
     def __init__(self, joined: str):
-        # Seven bytes of padding, so that a word read at the last code unit stays in the buffer.
+        # Eight bytes of padding, so that a word read at the last code unit stays in the buffer.
         self.encoded = joined.encode("utf-16-le") + bytes(8)
         n = len(self.encoded) // 2 - 4
         units = np.frombuffer(self.encoded, dtype=np.uint16, count=n)
@@ -227,7 +232,6 @@ class _Tokens:
         self.starts, self.lengths = starts[keep], lengths[keep]
         # the line of a token: the line breaks among the separators before it
         breaks = np.cumsum(np.take(line_break, separators), dtype=np.int64)
-        self.line_breaks = int(breaks[-1]) if len(breaks) else 0
         self.text_of = np.concatenate(([0], breaks))[keep]
         # Every 8-byte window of the encoding, one per code unit: a token's first word is the
         # window at its start. Windows start at even, not 8-byte-aligned, addresses.
