@@ -249,12 +249,12 @@ def in_process(texts: list[str], ours, base, rounds: int, singles: int) -> dict:
         "baseline: suggest, one paragraph a call": lambda: [baseline.suggest(base, [t]) for t in few],
     }
     chunks = chunks_of(texts, CHUNK)
+    names = list(on_chunks)
     runs = defaultdict(list)
     for round_ in range(rounds):
         totals = {name: [0.0, 0.0] for name in on_chunks}
         for c, chunk in enumerate(chunks):
             # in an order turned by one each time, so that no measure always follows the same one
-            names = list(on_chunks)
             turn = (round_ + c) % len(names)
             for name in names[turn:] + names[:turn]:
                 wall, cpu = timed(lambda: on_chunks[name](chunk))
@@ -269,8 +269,7 @@ def in_process(texts: list[str], ours, base, rounds: int, singles: int) -> dict:
     order = [FLOOR_MEASURE, *[n for n in [*on_chunks, *on_sample] if n.startswith("ours")],
              *[n for n in [*on_chunks, *on_sample] if n.startswith("baseline")]]
     runs = {name: runs[name] for name in order}
-    measures = runs
-    floor_name = next(iter(measures))
+    floor_name = FLOOR_MEASURE
     out = {"paragraphs": len(texts), "chars": chars, "single_sample": len(few), "rounds": rounds, "measures": {}}
     for name, values in runs.items():
         out["measures"][name] = {
@@ -515,9 +514,10 @@ def serve_and_load(kind: str, model: Path, work: Path, bodies: dict, duration: f
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             try:
                 time.sleep(1)
-                out["py_spy"] = py_spy_summary(workers[0], max(2, int(duration) - 3), work / f"py-spy-{kind}.txt")
-                if not out["py_spy"] or "error" in out["py_spy"]:  # attaching sometimes gets no samples
+                for _ in range(2):  # attaching sometimes gets no samples: then once more
                     out["py_spy"] = py_spy_summary(workers[0], max(2, int(duration) - 3), work / f"py-spy-{kind}.txt")
+                    if out["py_spy"] and "error" not in out["py_spy"]:
+                        break
             finally:
                 load.wait()
         return out
@@ -809,7 +809,7 @@ def main(argv=None) -> int:
 
         if shutil.which("wrk"):
             bodies = write_bodies(paragraphs_of(examples), work)
-            # ours as configured by default, ours with one thread per worker (see the README), the peer
+            # ours as configured by default, ours with four threads a worker (see the README), the peer
             variants = {"ours": ("ours", work / "ours-x1", ()),
                         # why one thread a worker is the default: MeCab holds the GIL while it parses
                         "ours, --threads 4": ("ours", work / "ours-x1", ("--threads", "4")),
