@@ -22,11 +22,10 @@ from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
-from .model import HashtagModel, load_model, read_metadata
+from .config import BATCH_SIZE
+from .model import HashtagModel
+from .persist import load_model, read_metadata
 
-# Texts per task: large enough that sending them is cheap next to scoring them (about 0.1 s of
-# work), small enough to keep every worker busy and the memory in flight small.
-DEFAULT_CHUNK = 2048
 DASK_CONNECT_TIMEOUT = "10s"
 
 
@@ -68,14 +67,14 @@ def suggest_chunks(model: HashtagModel, chunks: Iterable[Sequence[str]], k: int 
         yield from parallel(_delayed(_suggest_chunk)(handle, list(chunk), options) for chunk in chunks)
 
 
-def suggest(model: HashtagModel, texts: Iterable[str], chunk_size: int = DEFAULT_CHUNK, **options) -> Iterator[list[dict]]:
+def suggest(model: HashtagModel, texts: Iterable[str], chunk_size: int = BATCH_SIZE, **options) -> Iterator[list[dict]]:
     """The suggestions of each text, in input order: ``suggest_chunks`` over chunks of ``texts``."""
     for results in suggest_chunks(model, chunked(texts, chunk_size), **options):
         yield from results
 
 
 def predict_proba(model: HashtagModel, texts: Sequence[str], jobs: int = 1, dask_scheduler: str | None = None,
-                  model_dir: str | os.PathLike | None = None, chunk_size: int = DEFAULT_CHUNK) -> np.ndarray:
+                  model_dir: str | os.PathLike | None = None, chunk_size: int = BATCH_SIZE) -> np.ndarray:
     """``model.predict_proba(texts)``, computed in parallel: for ``evaluate`` on a large corpus.
 
     Pass the result as ``probabilities=`` to ``classifier.evaluate.build_report`` (or ``score``).

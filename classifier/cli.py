@@ -8,23 +8,23 @@ import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 
+from . import config
 from .batch import add_parallel_arguments
+from .config import DEFAULT_MODEL, MIN_COUNT, TRAINING_DATA, model_in_use
 from .corpus import FORMATS, CorpusError, load_corpus, tag_variants
-from .training import DEFAULT_DATA, DEFAULT_OUT, stderr_progress
-
-DEFAULT_MODEL = DEFAULT_OUT
+from .training import stderr_progress
 
 
 def _add_data_arguments(parser, default_data=True):
-    parser.add_argument("--data", nargs="+", default=[str(DEFAULT_DATA)] if default_data else None,
+    parser.add_argument("--data", nargs="+", default=[str(TRAINING_DATA)] if default_data else None,
                         required=not default_data, metavar="PATH", help="corpus files or folders")
     parser.add_argument("--format", choices=FORMATS, help="force a corpus format instead of detecting it")
 
 
 def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     _add_data_arguments(parser)
-    parser.add_argument("--out", default=str(DEFAULT_OUT), help="model folder to write (default %(default)s)")
-    parser.add_argument("--min-count", type=int, default=10,
+    parser.add_argument("--out", default=str(DEFAULT_MODEL), help="model folder to write (default %(default)s)")
+    parser.add_argument("--min-count", type=int, default=MIN_COUNT,
                         help="tags with fewer examples are not learned (default %(default)s)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--holdout", type=float, default=0.2,
@@ -49,7 +49,7 @@ def run_examples(args) -> int:
 
 
 def run_corpus_stats(args) -> int:
-    examples = load_corpus(args.paths or [str(DEFAULT_DATA)], format=args.format)
+    examples = load_corpus(args.paths or [str(TRAINING_DATA)], format=args.format)
     blocks, paragraphs, posts = Counter(), Counter(), defaultdict(set)
     post_tag_posts = defaultdict(set)
     for example in examples:
@@ -124,43 +124,27 @@ def _read_inputs(stream):
             yield number, None, line.rstrip("\n")
 
 
-def model_in_use() -> str:
-    """The model commands use when none is named: the promoted one (``models/current``, see
-    ``promote``) when there is one, else ``models/default``. The pointer itself is returned, not
-    its target, so that the service's reload follows a later promotion."""
-    from .promote import POINTER
-
-    return str(POINTER if POINTER.is_symlink() else DEFAULT_MODEL)
-
-
 def ensure_default_model(model_dir: str) -> None:
     """On a fresh clone there is no trained model yet: train the default one from the bundled
     corpus. Other model folders are never trained implicitly."""
-    from .model import METADATA_FILE
+    from .persist import METADATA_FILE
     from .training import train
 
     if Path(model_dir).resolve() == DEFAULT_MODEL.resolve() and not (DEFAULT_MODEL / METADATA_FILE).exists():
-        stderr_progress(f"no model in {DEFAULT_MODEL} yet: training it from {DEFAULT_DATA} (once)")
-        train([DEFAULT_DATA], DEFAULT_MODEL)
-
-
-# Texts a call of the model gets when `suggest` runs in one process. Each call has a fixed cost
-# (about ninety NumPy calls, and MeCab's tables to bring back into the CPU caches after the rest
-# of the work). On the bundled corpus, against the raw parse: 0.78x in batches of 256, 0.82x of
-# 512, 0.87x of 1024, 0.86x of 2048. The first results still come within a tenth of a second.
-SUGGEST_BATCH = 1024
+        stderr_progress(f"no model in {DEFAULT_MODEL} yet: training it from {TRAINING_DATA} (once)")
+        train([TRAINING_DATA], DEFAULT_MODEL)
 
 
 def run_suggest(args) -> int:
-    from .batch import DEFAULT_CHUNK, is_parallel, paired, suggest_chunks
-    from .model import load_model
+    from .batch import paired, suggest_chunks
+    from .persist import load_model
 
-    args.model = args.model or model_in_use()
+    args.model = args.model or str(model_in_use())
     ensure_default_model(args.model)
     model, _ = load_model(args.model)
     # Batches of texts go to the model (or, with --jobs / --dask-scheduler, to its workers) as
     # the input is read, and come back in input order.
-    size = args.batch_size or (DEFAULT_CHUNK if is_parallel(args.jobs, args.dask_scheduler) else SUGGEST_BATCH)
+    size = args.batch_size or config.BATCH_SIZE
     stream = sys.stdin if args.input in (None, "-") else open(args.input, encoding="utf-8")
     with stream:
         chunks, pending = paired(_read_inputs(stream), size, key=lambda item: item[2])
@@ -182,9 +166,9 @@ def _write_suggestions(batch, results):
 def run_evaluate(args) -> int:
     """Score a model (or cross-validate) on a labelled corpus; print a short table, write a report."""
     from .batch import is_parallel, predict_proba
-    from .evaluate import build_report, cross_validate_report, format_cv, format_summary
-    from .model import load_model
-    from .report import HTML_FILE, write_report
+    from .crossval import cross_validate_report
+    from .persist import load_model
+    from .report import HTML_FILE, build_report, format_cv, format_summary, write_report
 
     if args.cv and args.baseline:
         raise ValueError("--baseline compares two trained models on one corpus; it cannot be combined with --cv")
@@ -199,7 +183,7 @@ def run_evaluate(args) -> int:
         print(format_cv(report))
     else:
         # The model in use: the promoted one when there is a pointer, else the default folder.
-        model_dir = args.model or model_in_use()
+        model_dir = args.model or str(model_in_use())
         model, metadata = load_model(model_dir)
         probabilities = None
         if is_parallel(args.jobs, args.dask_scheduler):
@@ -221,8 +205,8 @@ def run_evaluate(args) -> int:
 
 def run_promote(args) -> int:
     """Switch the model in use to a new one if it is not worse; exit 1 when it is worse."""
-    from .evaluate import format_summary
     from .promote import promote
+    from .report import format_summary
 
     decision = promote(args.model, pointer=args.pointer, data=args.data, format=args.format,
                        tolerance=args.tolerance, force=args.force, dry_run=args.dry_run,
@@ -245,39 +229,36 @@ def run_serve(args) -> int:
     """Start the production server (gunicorn, threaded workers) on the given model."""
     from gunicorn.app.base import BaseApplication
 
-    from .server import create_app
+    from .service import create_app
 
-    args.model = args.model or model_in_use()
-    ensure_default_model(args.model)
-    config = {"MODEL_DIR": args.model}
-    if args.feedback:
-        config["FEEDBACK_PATH"] = args.feedback
+    settings = config.settings({"HOST": args.host, "PORT": args.port, "MODEL_DIR": args.model,
+                                "WORKERS": args.workers, "THREADS": args.threads, "FEEDBACK_PATH": args.feedback})
+    settings["MODEL_DIR"] = str(settings["MODEL_DIR"] or model_in_use())
+    ensure_default_model(settings["MODEL_DIR"])
 
     class Production(BaseApplication):
         def load_config(self):
-            settings = {"bind": f"{args.host}:{args.port}", "workers": args.workers, "threads": args.threads,
-                        "worker_class": "gthread", "timeout": 60, "graceful_timeout": 20, "keepalive": 5,
-                        "accesslog": "-" if args.access_log else None, "errorlog": "-", "loglevel": "info"}
+            options = {"bind": f"{settings['HOST']}:{settings['PORT']}", "workers": settings["WORKERS"],
+                       "threads": settings["THREADS"], "worker_class": "gthread", "timeout": 60,
+                       "graceful_timeout": 20, "keepalive": 5, "accesslog": "-" if args.access_log else None,
+                       "errorlog": "-", "loglevel": "info"}
             # Several servers may run on one machine (tests, benchmarks): a shared control socket
             # in $HOME would collide, and nothing here uses it.
             if "control_socket_disable" in self.cfg.settings:
-                settings["control_socket_disable"] = True
-            for key, value in settings.items():
+                options["control_socket_disable"] = True
+            for key, value in options.items():
                 self.cfg.set(key, value)
 
         def load(self):
-            return create_app(config)
+            return create_app(settings)
 
-    stderr_progress(f"serving {args.model} on http://{args.host}:{args.port} "
-                    f"({args.workers} workers x {args.threads} threads, pid {os.getpid()})")
+    stderr_progress(f"serving {settings['MODEL_DIR']} on http://{settings['HOST']}:{settings['PORT']} "
+                    f"({settings['WORKERS']} workers x {settings['THREADS']} threads, pid {os.getpid()})")
     Production().run()
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m classifier", description="Hashtag suggestions for Japanese news.")
-    commands = parser.add_subparsers(dest="command", required=True)
-
+def _add_corpus_commands(commands) -> None:
     train = commands.add_parser("train", help="train a model folder from a corpus")
     add_train_arguments(train)
     train.set_defaults(run=run_train)
@@ -288,11 +269,13 @@ def build_parser() -> argparse.ArgumentParser:
     examples.set_defaults(run=run_examples)
 
     stats = commands.add_parser("corpus-stats", help="blocks, paragraphs and posts per tag; tag warnings")
-    stats.add_argument("paths", nargs="*", metavar="PATH", help=f"default {DEFAULT_DATA}")
+    stats.add_argument("paths", nargs="*", metavar="PATH", help=f"default {TRAINING_DATA}")
     stats.add_argument("--format", choices=FORMATS)
-    stats.add_argument("--min-count", type=int, default=10, help="tags below it are listed as not learned")
+    stats.add_argument("--min-count", type=int, default=MIN_COUNT, help="tags below it are listed as not learned")
     stats.set_defaults(run=run_corpus_stats)
 
+
+def _add_suggest_command(commands) -> None:
     suggest = commands.add_parser("suggest", help="suggest hashtags for paragraphs (one a line, or JSONL)")
     suggest.add_argument("input", nargs="?", help="a file, or - for standard input (default)")
     suggest.add_argument("--model", help="model folder (default: models/current when promoted, else models/default)")
@@ -303,56 +286,70 @@ def build_parser() -> argparse.ArgumentParser:
     add_parallel_arguments(suggest)
     suggest.set_defaults(run=run_suggest)
 
+
+def _add_evaluate_command(commands) -> None:
     evaluate = commands.add_parser("evaluate", help="score a model on a labelled corpus (report), or cross-validate")
     _add_data_arguments(evaluate, default_data=False)
     evaluate.add_argument("--model", help="model folder (default models/current if promoted, else "
-                                          f"{DEFAULT_MODEL}); with --cv, the settings to cross-validate")
+                                          "models/default); with --cv, the settings to cross-validate")
     evaluate.add_argument("--report-dir", help="write report.json, report.html and errors.jsonl here")
     evaluate.add_argument("--k", type=int, help="at most this many suggestions a text (default: the model's)")
     evaluate.add_argument("--threshold", type=float, help="one threshold for all tags (default: per-tag thresholds)")
     evaluate.add_argument("--cv", type=int, metavar="K", help="K-fold cross-validation by post instead: mean and spread")
     evaluate.add_argument("--baseline", metavar="DIR", help="a second model scored on the same data: deltas per "
                                                             "metric and per tag")
-    evaluate.add_argument("--min-count", type=int, default=10, help="with --cv and no --model: tags below it are "
-                                                                    "not learned (default %(default)s)")
-    evaluate.add_argument("--seed", type=int, default=0, help="with --cv: fold assignment and model seed")
+    evaluate.add_argument("--min-count", type=int, default=MIN_COUNT, help="with --cv and no --model: tags below it "
+                                                                           "are not learned (default %(default)s)")
+    evaluate.add_argument("--seed", type=int, default=config.SEED, help="with --cv: fold assignment and model seed")
     add_parallel_arguments(evaluate)
     evaluate.set_defaults(run=run_evaluate)
 
+
+def _add_promote_command(commands) -> None:
+    from .promote import DEFAULT_TOLERANCE
+
     promote = commands.add_parser("promote", help="make a newly trained model the one in use if it is not worse")
     promote.add_argument("model", help="the new model folder (written by train.py --out)")
-    promote.add_argument("--pointer", default="models/current",
-                         help="the link that names the model in use (default %(default)s)")
+    promote.add_argument("--pointer", default=str(config.MODEL_POINTER),
+                         help="the link that names the model in use (default models/current)")
     promote.add_argument("--data", nargs="+", metavar="PATH", help="labelled texts to compare on (default: the "
                                                                    "held-out posts of the new model's training data)")
     promote.add_argument("--format", choices=FORMATS, help="force the format of --data")
-    promote.add_argument("--tolerance", type=float, default=0.005,
+    promote.add_argument("--tolerance", type=float, default=DEFAULT_TOLERANCE,
                          help="a metric may drop by this much and still count as not worse (default %(default)s)")
     promote.add_argument("--force", action="store_true", help="promote even if it is worse")
     promote.add_argument("--dry-run", action="store_true", help="compare and print; change nothing")
     promote.add_argument("--report-dir", help="write the comparison report here")
     promote.set_defaults(run=run_promote)
 
+
+def _add_serve_command(commands) -> None:
+    """The flags default to None: ``config.settings`` fills them from the environment, then defaults."""
+    setting = config.SETTING
     serve = commands.add_parser("serve", help="start the production HTTP server (gunicorn)")
-    serve.add_argument("--host", default=os.environ.get("HASHTAG_HOST", "127.0.0.1"))
-    serve.add_argument("--port", type=int, default=int(os.environ.get("HASHTAG_PORT", "8000")))
-    serve.add_argument("--model", default=os.environ.get("HASHTAG_MODEL_DIR"),
-                       help="model folder (default: models/current when promoted, else models/default)")
-    serve.add_argument("--feedback", help="feedback file (default training_data/feedback.jsonl)")
-    serve.add_argument("--workers", type=int, default=int(os.environ.get("HASHTAG_WORKERS", "2")),
-                       help="worker processes (default %(default)s: one per core)")
-    # One thread a worker: MeCab holds the GIL while it parses, so more threads add no CPU
-    # throughput, and each thread's tagger maps the dictionary again (bench/RESULTS.md: 407 MB
-    # RSS per worker with 4 threads, 189 MB with 1, the same requests/s).
-    serve.add_argument("--threads", type=int, default=int(os.environ.get("HASHTAG_THREADS", "1")),
-                       help="threads per worker (default %(default)s)")
+    serve.add_argument("--host", help=f"{setting['HOST'].help} (default {setting['HOST'].default}; $HASHTAG_HOST)")
+    serve.add_argument("--port", type=int, help=f"port (default {setting['PORT'].default}; $HASHTAG_PORT)")
+    serve.add_argument("--model", help=f"{setting['MODEL_DIR'].help}; $HASHTAG_MODEL_DIR")
+    serve.add_argument("--feedback", help=f"{setting['FEEDBACK_PATH'].help}; $HASHTAG_FEEDBACK_PATH")
+    serve.add_argument("--workers", type=int,
+                       help=f"{setting['WORKERS'].help} (default {setting['WORKERS'].default}; $HASHTAG_WORKERS)")
+    serve.add_argument("--threads", type=int,
+                       help=f"{setting['THREADS'].help} (default {setting['THREADS'].default}; $HASHTAG_THREADS)")
     serve.add_argument("--access-log", action="store_true", help="log every request to standard error")
     serve.set_defaults(run=run_serve)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m classifier", description="Hashtag suggestions for Japanese news.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    for add in (_add_corpus_commands, _add_suggest_command, _add_evaluate_command, _add_promote_command,
+                _add_serve_command):
+        add(commands)
     return parser
 
 
 def main(argv=None) -> int:
-    from .model import ModelLoadError
+    from .persist import ModelLoadError
 
     parser = build_parser()
     args = parser.parse_args(argv)

@@ -14,27 +14,25 @@ The report keys are documented in REPORTS.md; keep that file in step with ``buil
 """
 from __future__ import annotations
 
-import math
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Callable, Sequence
 
 import numpy as np
 
-from .model import HashtagModel, fit_examples, group_folds
+from .config import BATCH_SIZE
+from .metrics import REPORT_GRID, prf
+from .model import HashtagModel, check_options
 
 # Flat headline numbers, in table order; the same keys in held-out scores, --cv summaries and deltas.
 METRIC_KEYS = ("top1_accuracy", "micro_f1", "macro_f1", "micro_precision", "micro_recall", "recall_at_k",
                "correctly_empty", "wrongly_empty", "brier", "ece")
 LOWER_IS_BETTER = frozenset({"wrongly_empty", "brier", "ece"})
-THRESHOLD_GRID = tuple(round(t, 2) for t in np.arange(0.05, 0.951, 0.05))
 CALIBRATION_BINS = 10
 # Per-tag calibration needs enough positives for its bins to mean anything.
 CALIBRATION_MIN_SUPPORT = 10
 CALIBRATION_MAX_TAGS = 8
 HEAT_MAP_TAGS = 12
-SCORE_BATCH = 2000
 
 Progress = Callable[[str], None]
 
@@ -79,12 +77,12 @@ def evaluation_tags(model: HashtagModel, examples: Sequence) -> dict:
 def predict_in_batches(model: HashtagModel, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
     """``model.predict_proba`` in batches, saying how far it got when the input is large."""
     say = progress or _quiet
-    if len(texts) <= SCORE_BATCH:
+    if len(texts) <= BATCH_SIZE:
         return model.predict_proba(texts)
     parts = []
-    for start in range(0, len(texts), SCORE_BATCH):
-        parts.append(model.predict_proba(texts[start:start + SCORE_BATCH]))
-        say(f"scored {min(start + SCORE_BATCH, len(texts))}/{len(texts)} texts")
+    for start in range(0, len(texts), BATCH_SIZE):
+        parts.append(model.predict_proba(texts[start:start + BATCH_SIZE]))
+        say(f"scored {min(start + BATCH_SIZE, len(texts))}/{len(texts)} texts")
     return np.vstack(parts)
 
 
@@ -99,11 +97,7 @@ def score(model: HashtagModel, examples: Sequence, k: int | None = None, thresho
     """
     if not examples:
         raise ValueError("cannot evaluate on zero examples")
-    k = model.k if k is None else int(k)
-    if k < 1:
-        raise ValueError(f"k must be at least 1, got {k}")
-    if threshold is not None and not 0.0 <= float(threshold) <= 1.0:
-        raise ValueError(f"threshold must be between 0 and 1, got {threshold}")
+    k, threshold = check_options(model.k if k is None else k, threshold)
     tags = dict(tags) if tags is not None else evaluation_tags(model, examples)
     if not tags:
         raise ValueError("no tags to evaluate on: the model knows none of the corpus's tags")
@@ -145,14 +139,6 @@ def score(model: HashtagModel, examples: Sequence, k: int | None = None, thresho
 
 def _ratio(numerator, denominator) -> float | None:
     return round(float(numerator) / float(denominator), 4) if denominator else None
-
-
-def _prf(tp: int, n_predicted: int, n_gold: int) -> dict:
-    # An undefined precision or recall counts as 0 (scikit-learn's zero_division=0).
-    precision = tp / n_predicted if n_predicted else 0.0
-    recall = tp / n_gold if n_gold else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4)}
 
 
 def calibration(probabilities: np.ndarray, gold: np.ndarray, bins: int = CALIBRATION_BINS) -> dict | None:
@@ -218,11 +204,11 @@ def _metrics(scored: Scored, n_confusions: int = 15) -> dict:
     per_tag = {}
     for c, tag in enumerate(tags):
         support, n_predicted = int(gold[:, c].sum()), int(predicted[:, c].sum())
-        per_tag[tag] = {**_prf(int(tp[:, c].sum()), n_predicted, support), "support": support,
+        per_tag[tag] = {**prf(int(tp[:, c].sum()), n_predicted, support), "support": support,
                         "predicted": n_predicted, "scope": scored.scopes[tag], "known": bool(scored.known[c]),
                         "threshold": round(float(scored.cutoffs[c]), 4) if scored.known[c] else None}
     present = [t for t, s in per_tag.items() if s["support"] or s["predicted"]]
-    micro = _prf(int(tp.sum()), int(predicted.sum()), int(gold.sum()))
+    micro = prf(int(tp.sum()), int(predicted.sum()), int(gold.sum()))
     macro = {m: round(float(np.mean([per_tag[t][m] for t in present])), 4) if present else 0.0
              for m in ("precision", "recall", "f1")}
 
@@ -276,9 +262,9 @@ def threshold_curve(scored: Scored) -> list[dict]:
     """Micro precision, recall and F1 if one threshold applied to every tag (top k still applies)."""
     points = []
     n_gold = int(scored.gold.sum())
-    for t in THRESHOLD_GRID:
+    for t in REPORT_GRID:
         predicted = scored.top_k & scored.known & (scored.probabilities >= t)
-        points.append({"threshold": t, **_prf(int((predicted & scored.gold).sum()), int(predicted.sum()), n_gold)})
+        points.append({"threshold": t, **prf(int((predicted & scored.gold).sum()), int(predicted.sum()), n_gold)})
     return points
 
 
@@ -419,211 +405,3 @@ def applicable_metrics(corpus: dict, model_scopes: dict, tags: dict) -> tuple[di
         notes.append(f"long texts (mean {corpus['mean_chars']:.0f} characters): the model was built for "
                      f"paragraphs; its explanations and thresholds may not transfer")
     return applies, notes
-
-
-# --------------------------------------------------------------------------------------------
-# the full report
-
-def model_summary(model: HashtagModel, metadata: dict | None, directory=None) -> dict:
-    metadata = metadata or {}
-    return {
-        "dir": str(directory) if directory is not None else None,
-        "version": f"{metadata.get('created', 'unknown')}/{str(metadata.get('artifact_sha256', ''))[:12]}",
-        "created": metadata.get("created"),
-        "artifact_sha256": metadata.get("artifact_sha256"),
-        "n_tags": len(model.classes_),
-        "n_post_tags": sum(1 for scope in model.scopes_.values() if scope == "post"),
-        "k": model.k,
-        "params": model.get_params(),
-        "training_data": metadata.get("data"),
-        "holdout_fraction": (metadata.get("holdout") or {}).get("fraction"),
-    }
-
-
-def build_report(model: HashtagModel, examples: Sequence, k: int | None = None, threshold: float | None = None,
-                 metadata: dict | None = None, model_dir=None, data_paths: Sequence | None = None,
-                 baseline: tuple | None = None, probabilities: np.ndarray | None = None,
-                 progress: Progress | None = None) -> tuple[dict, list[dict]]:
-    """The whole evaluation: report (report.json) and error records (errors.jsonl), worst first.
-
-    baseline : (model, metadata, directory) of a second model scored on the same examples;
-        both are then scored on the union of their tags.
-    """
-    say = progress or _quiet
-    examples = list(examples)
-    tags = evaluation_tags(model, examples)
-    if baseline is not None:
-        tags = {**tags, **{t: s for t, s in evaluation_tags(baseline[0], examples).items() if t not in tags}}
-    say(f"scoring {len(examples)} texts on {len(tags)} tags")
-    scored = score(model, examples, k, threshold, tags, probabilities, say)
-    metrics = _metrics(scored)
-    errors = error_records(scored, examples)
-    corpus = describe_corpus(examples, tags, list(model.classes_))
-    applies, notes = applicable_metrics(corpus, dict(model.scopes_), tags)
-    report = {
-        "kind": "evaluation",
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "model": model_summary(model, metadata, model_dir),
-        "data": {"paths": [str(p) for p in data_paths] if data_paths else None, "n_examples": len(examples)},
-        **metrics,
-        "threshold_curve": threshold_curve(scored),
-        "confusion_matrix": confusion_matrix(scored),
-        "n_errors": len(errors),
-        "corpus": corpus,
-        "applicable": applies,
-        "notes": notes,
-        "baseline": None,
-    }
-    if baseline is not None:
-        base_model, base_metadata, base_dir = baseline
-        say(f"scoring the baseline {base_dir if base_dir is not None else 'model'} on the same texts")
-        base_scored = score(base_model, examples, k, threshold, tags, progress=say)
-        report["baseline"] = compare(metrics, _metrics(base_scored), scored, base_scored)
-        report["baseline"]["model"] = model_summary(base_model, base_metadata, base_dir)
-    return report, errors
-
-
-def compare(report: dict, base: dict, scored: Scored | None = None, base_scored: Scored | None = None) -> dict:
-    """Deltas (report minus base) per headline metric and per tag; lower-is-better keys are named."""
-    new_flat, old_flat = flat_scores(report), flat_scores(base)
-    delta = {key: (round(new_flat[key] - old_flat[key], 4) if new_flat[key] is not None and old_flat[key] is not None
-                   else None) for key in METRIC_KEYS}
-    per_tag = {}
-    for tag in sorted(set(report["per_tag"]) | set(base["per_tag"])):
-        new, old = report["per_tag"].get(tag), base["per_tag"].get(tag)
-        entry = {"support": (new or old)["support"]}
-        for metric in ("precision", "recall", "f1"):
-            entry[metric] = new[metric] if new else None
-            entry[f"baseline_{metric}"] = old[metric] if old else None
-            entry[f"delta_{metric}"] = round(new[metric] - old[metric], 4) if new and old else None
-        per_tag[tag] = entry
-    result = {"model": None, "scores": old_flat, "delta": delta, "lower_is_better": sorted(LOWER_IS_BETTER),
-              "per_tag": per_tag}
-    if scored is not None and base_scored is not None:
-        # Texts whose suggestions went from wrong to exactly right, and the other way.
-        right = ~(scored.predicted != scored.gold).any(axis=1)
-        base_right = ~(base_scored.predicted != base_scored.gold).any(axis=1)
-        result["texts_fixed"] = int((right & ~base_right).sum())
-        result["texts_broken"] = int((~right & base_right).sum())
-        result["texts_changed"] = int((scored.predicted != base_scored.predicted).any(axis=1).sum())
-    return result
-
-
-# --------------------------------------------------------------------------------------------
-# cross-validation
-
-def cross_validate_report(examples: Sequence, params: dict, folds: int = 5, seed: int = 0,
-                          progress: Progress | None = None, k: int | None = None,
-                          threshold: float | None = None) -> tuple[dict, list[dict]]:
-    """K-fold cross-validation split by post: a fresh model per fold, each text scored once out of fold.
-
-    Returns the summary (mean and spread over folds) and every error of every fold, worst first.
-    """
-    say = progress or _quiet
-    examples = list(examples)
-    if folds < 2:
-        raise ValueError(f"cross-validation needs at least 2 folds, got {folds}")
-    groups = np.array([e.group or e.source for e in examples], dtype=object)
-    if len(set(groups)) < folds:
-        raise ValueError(f"{folds}-fold cross-validation needs at least {folds} posts, got {len(set(groups))}")
-    fold_scores, per_tag_f1, errors = [], {}, []
-    confusions = Counter()
-    for number, (train, test) in enumerate(group_folds(groups, folds, seed), 1):
-        say(f"fold {number}/{folds}: fitting on {len(train)} texts, scoring {len(test)}")
-        train_examples = [examples[i] for i in train]
-        test_examples = [examples[i] for i in test]
-        model = fit_examples(HashtagModel(**{**params, "random_state": seed}), train_examples)
-        scored = score(model, test_examples, k, threshold)
-        report = _metrics(scored)
-        fold_scores.append({"fold": number, "n_train": len(train), "n_test": len(test), **flat_scores(report)})
-        for tag, scores in report["per_tag"].items():
-            if scores["support"]:
-                per_tag_f1.setdefault(tag, []).append(scores["f1"])
-        for item in report["confusions"]:
-            confusions[(item["gold"], item["predicted"])] += item["count"]
-        errors.extend({**record, "fold": number} for record in error_records(scored, test_examples))
-    summary = {}
-    for key in METRIC_KEYS:
-        values = [s[key] for s in fold_scores if s[key] is not None]
-        summary[key] = {"mean": round(float(np.mean(values)), 4), "std": round(float(np.std(values)), 4)} \
-            if values else None
-    # Each fold's model learns its own tags; the corpus is described on all of its labels.
-    labels = {t: "block" for e in examples for t in e.labels}
-    corpus = describe_corpus(examples, labels, list(labels))
-    notes = applicable_metrics(corpus, {}, labels)[1]
-    errors.sort(key=worst_first)
-    result = {
-        "kind": "cross-validation",
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "folds": folds, "seed": seed, "params": params, "k": k, "threshold": "per-tag" if threshold is None
-        else float(threshold), "n_examples": len(examples),
-        "n_posts": len(set(groups)),
-        "scores": summary, "per_fold": fold_scores,
-        "per_tag_f1": {t: round(float(np.mean(v)), 4) for t, v in sorted(per_tag_f1.items())},
-        "per_tag": {t: {"f1_mean": round(float(np.mean(v)), 4), "f1_std": round(float(np.std(v)), 4), "folds": len(v)}
-                    for t, v in sorted(per_tag_f1.items())},
-        "confusions": [{"gold": g, "predicted": p, "count": n}
-                       for (g, p), n in sorted(confusions.items(), key=lambda item: (-item[1], item[0]))[:15]],
-        "corpus": {key: corpus[key] for key in ("kind", "n_labelled", "n_without_gold", "labels_per_text",
-                                                 "has_post_tags", "mean_chars")},
-        "notes": notes,
-        "n_errors": len(errors),
-    }
-    return result, errors
-
-
-def cross_validate(examples: Sequence, params: dict, folds: int = 5, seed: int = 0,
-                   progress: Progress | None = None) -> dict:
-    """The summary of ``cross_validate_report``."""
-    return cross_validate_report(examples, params, folds, seed, progress)[0]
-
-
-# --------------------------------------------------------------------------------------------
-# terminal tables
-
-def _cell(value) -> str:
-    if value is None:
-        return "n/a"
-    if isinstance(value, dict):
-        return f"{value['mean']:.3f} ± {value['std']:.3f}"
-    if isinstance(value, float) and not math.isnan(value):
-        return f"{value:.3f}"
-    return str(value)
-
-
-def format_scores(scores: dict) -> str:
-    return "\n".join(f"{key:16} {_cell(scores.get(key))}" for key in METRIC_KEYS)
-
-
-def format_summary(report: dict) -> str:
-    """The short terminal table of a report: headline numbers, and the baseline's when compared."""
-    scores = flat_scores(report)
-    baseline = report.get("baseline")
-    lines = []
-    if baseline:
-        lines.append(f"{'metric':16} {'model':>8} {'baseline':>9} {'delta':>8}")
-        for key in METRIC_KEYS:
-            delta = baseline["delta"][key]
-            lines.append(f"{key:16} {_cell(scores[key]):>8} {_cell(baseline['scores'][key]):>9} "
-                         f"{'n/a' if delta is None else f'{delta:+.3f}':>8}")
-        lines.append(f"texts fixed {baseline.get('texts_fixed', 'n/a')}, broken {baseline.get('texts_broken', 'n/a')}, "
-                     f"changed {baseline.get('texts_changed', 'n/a')}")
-    else:
-        lines.append(format_scores(scores))
-    threshold = report["threshold"]
-    lines.append(f"{report['n_examples']} texts ({report['n_labelled']} labelled), k={report['k']}, threshold "
-                 f"{threshold if isinstance(threshold, str) else f'{threshold:g}'}, {report.get('n_errors', 0)} "
-                 f"texts with errors")
-    if report.get("confusions"):
-        lines.append("most confused: " + ", ".join(f"{c['gold']} -> {c['predicted']} ({c['count']})"
-                                                   for c in report["confusions"][:3]))
-    for note in report.get("notes", []):
-        lines.append(f"note: {note}")
-    return "\n".join(lines)
-
-
-def format_cv(result: dict) -> str:
-    lines = [f"{result['folds']}-fold cross-validation by post: {result['n_examples']} texts, "
-             f"{result['n_posts']} posts (mean ± spread over folds)", format_scores(result["scores"])]
-    lines += [f"note: {note}" for note in result.get("notes", [])]
-    return "\n".join(lines)

@@ -18,12 +18,13 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from .corpus import load_corpus
-from .evaluate import LOWER_IS_BETTER, build_report, flat_scores
-from .model import ModelLoadError, load_model, write_json_atomic
-from .report import write_report
+from .evaluate import LOWER_IS_BETTER, flat_scores
+from .config import MODEL_POINTER
+from .persist import ModelLoadError, load_model, write_json
+from .report import build_report, write_report
 from .training import split_holdout
 
-POINTER = Path("models/current")
+POINTER = MODEL_POINTER
 # The metrics a promotion must not make worse: what a curator sees (F1 over all decisions and per
 # tag, the best tag being right) and how often a labelled text is wrongly left without a suggestion.
 PROMOTION_METRICS = ("micro_f1", "macro_f1", "top1_accuracy", "wrongly_empty")
@@ -124,35 +125,12 @@ def promote(new_dir: str | os.PathLike, pointer: str | os.PathLike = POINTER, da
     new_model, new_metadata = load_model(new_dir)
     with _promotion_lock(pointer):
         previous = current_target(pointer)
-        report, errors, warnings = None, [], []
         if previous is not None and previous == new_dir.resolve():
             return {"promoted": False, "accepted": True, "forced": False, "reason": f"{new_dir} is already the model in use",
                     "new": str(new_dir), "previous": str(previous), "pointer": str(pointer), "report": None,
                     "warnings": []}
-        if previous is None:
-            accept, reason = True, "no model in use yet"
-        else:
-            try:
-                old_model, old_metadata = load_model(previous)
-            except ModelLoadError as error:
-                old_model, reason = None, f"the model in use cannot be loaded ({error})"
-                accept = True
-            if old_model is not None:
-                examples, described = comparison_examples(new_metadata, data, format)
-                say(f"comparing {new_dir} with {previous} on {len(examples)} texts: {described}")
-                old_fraction = (old_metadata.get("holdout") or {}).get("fraction")
-                if not data and old_fraction != (new_metadata.get("holdout") or {}).get("fraction"):
-                    warnings.append(f"the model in use held out {old_fraction or 0:.0%} of the posts, so it may "
-                                    f"have been trained on some of these: the comparison favours it")
-                report, errors = build_report(new_model, examples, metadata=new_metadata, model_dir=new_dir,
-                                              data_paths=data or (new_metadata.get("data") or {}).get("paths"),
-                                              baseline=(old_model, old_metadata, previous), progress=say)
-                report["promotion"] = {"compared_on": described, "metrics": list(PROMOTION_METRICS),
-                                       "tolerance": tolerance}
-                worse = regressions(report["baseline"]["delta"], tolerance)
-                accept = not worse
-                reason = (f"not worse than {previous.name} on {', '.join(PROMOTION_METRICS)} "
-                          f"(tolerance {tolerance:g})") if accept else f"worse than {previous.name}: {', '.join(worse)}"
+        accept, reason, report, errors, warnings = _compare(new_model, new_metadata, new_dir, previous, data,
+                                                            format, tolerance, say)
         promoted = (accept or force) and not dry_run
         if force and not accept:
             reason = f"forced: {reason}"
@@ -168,7 +146,34 @@ def promote(new_dir: str | os.PathLike, pointer: str | os.PathLike = POINTER, da
         "scores": flat_scores(report) if report else None, "baseline_scores": report["baseline"]["scores"] if report else None,
         "delta": report["baseline"]["delta"] if report else None,
     }
-    write_json_atomic(new_dir / RECORD_FILE, decision)
+    write_json(new_dir / RECORD_FILE, decision)
     if report_dir is not None and report is not None:
         write_report(report_dir, report, errors)
     return {**decision, "report": report}
+
+
+def _compare(new_model, new_metadata: dict, new_dir: Path, previous: Path | None, data, format, tolerance: float,
+             say) -> tuple[bool, str, dict | None, list, list[str]]:
+    """Whether the new model may replace the one in use: (accept, reason, report, errors, warnings)."""
+    if previous is None:
+        return True, "no model in use yet", None, [], []
+    try:
+        old_model, old_metadata = load_model(previous)
+    except ModelLoadError as error:
+        return True, f"the model in use cannot be loaded ({error})", None, [], []
+    examples, described = comparison_examples(new_metadata, data, format)
+    say(f"comparing {new_dir} with {previous} on {len(examples)} texts: {described}")
+    warnings = []
+    old_fraction = (old_metadata.get("holdout") or {}).get("fraction")
+    if not data and old_fraction != (new_metadata.get("holdout") or {}).get("fraction"):
+        warnings.append(f"the model in use held out {old_fraction or 0:.0%} of the posts, so it may "
+                        f"have been trained on some of these: the comparison favours it")
+    report, errors = build_report(new_model, examples, metadata=new_metadata, model_dir=new_dir,
+                                  data_paths=data or (new_metadata.get("data") or {}).get("paths"),
+                                  baseline=(old_model, old_metadata, previous), progress=say)
+    report["promotion"] = {"compared_on": described, "metrics": list(PROMOTION_METRICS), "tolerance": tolerance}
+    worse = regressions(report["baseline"]["delta"], tolerance)
+    if worse:
+        return False, f"worse than {previous.name}: {', '.join(worse)}", report, errors, warnings
+    reason = f"not worse than {previous.name} on {', '.join(PROMOTION_METRICS)} (tolerance {tolerance:g})"
+    return True, reason, report, errors, warnings

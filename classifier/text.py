@@ -101,7 +101,7 @@ def splits_words_only(form: str, pos: str) -> bool:
 
 
 @functools.lru_cache(maxsize=None)
-def mecab_arguments(form: str, pos: str = "content") -> str:
+def mecab_arguments(form: str, pos: str) -> str:
     # -r /dev/null: the dictionary's own dicrc is all the configuration needed.
     if splits_words_only(form, pos):
         return f'-r /dev/null -d "{_dictionary_dir()}" -Owakati'
@@ -200,6 +200,15 @@ def dictionary_version() -> str:
     return f"unidic-lite {getattr(unidic_lite, '__version__', 'unknown')}"
 
 
+def _ngrams(tokens: list[str], low: int, high: int) -> list[str]:
+    # n-grams are made of tokens only, never of the shorter n-grams added before; map() over
+    # zip() joins them without a Python-level loop.
+    features = list(tokens) if low == 1 else []
+    for n in range(max(2, low), high + 1):
+        features += map(" ".join, zip(*(tokens[i:] for i in range(n))))
+    return features
+
+
 class Tokenizer:
     """Text -> list of features (tokens and joined n-grams), used as a scikit-learn analyzer.
 
@@ -210,7 +219,7 @@ class Tokenizer:
     ngram_range : (min_n, max_n) over the kept tokens; n-grams are joined with a space.
     """
 
-    def __init__(self, form: str = "surface", pos: str = "content", ngram_range: tuple[int, int] = (1, 1)):
+    def __init__(self, form: str = "surface", pos: str = "all", ngram_range: tuple[int, int] = (1, 1)):
         self.form = form
         self.pos = pos
         self.ngram_range = tuple(ngram_range)
@@ -258,17 +267,16 @@ class Tokenizer:
         """The kept word tokens of ``text``, after normalisation."""
         return self.token_lists((text,))[0]
 
-    def __call__(self, text: str) -> list[str]:
-        tokens = self.tokens(text)
+    def feature_lists(self, texts: Iterable[str]) -> list[list[str]]:
+        """The features of each text: its tokens and their n-grams, joined with a space."""
+        token_lists = self.token_lists(texts)
         low, high = self.ngram_range
         if high == 1:
-            return tokens
-        # A new list: n-grams are made of tokens only, never of the shorter n-grams added before.
-        features = list(tokens) if low == 1 else []
-        for n in range(max(2, low), high + 1):
-            # map() over zip(): the n-grams are joined without a Python-level loop.
-            features += map(" ".join, zip(*(tokens[i:] for i in range(n))))
-        return features
+            return token_lists
+        return [_ngrams(tokens, low, high) for tokens in token_lists]
+
+    def __call__(self, text: str) -> list[str]:
+        return self.feature_lists((text,))[0]
 
     def __getstate__(self):
         # Compiled patterns and taggers are rebuilt on first use; only settings are saved.

@@ -10,13 +10,12 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from .corpus import Example, load_corpus
-from .evaluate import build_report, evaluate, flat_scores
-from .model import HashtagModel, fit_examples, read_metadata, save_model
-from .report import remove_report, write_report
+from .evaluate import evaluate, flat_scores
+from .config import DEFAULT_MODEL, HOLDOUT, TRAINING_DATA
+from .model import HashtagModel, fit_examples
+from .persist import read_metadata, save_model
+from .report import build_report, remove_report, write_report
 
-DEFAULT_DATA = Path("training_data")
-DEFAULT_OUT = Path("models/default")
-REPORT_FILE = "report.json"
 
 
 def is_held_out(group: str, fraction: float) -> bool:
@@ -47,8 +46,8 @@ def stderr_progress(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-def train(data: Sequence[str | Path] = (DEFAULT_DATA,), out: str | Path = DEFAULT_OUT, format: str | None = None,
-          holdout: float = 0.2, progress: Callable[[str], None] = stderr_progress, **params) -> dict:
+def train(data: Sequence[str | Path] = (TRAINING_DATA,), out: str | Path = DEFAULT_MODEL, format: str | None = None,
+          holdout: float = HOLDOUT, progress: Callable[[str], None] = stderr_progress, **params) -> dict:
     """Train on ``data`` and write the model folder ``out``; returns the metadata written.
 
     The saved model is fitted on the training posts only, so the held-out scores in its metadata

@@ -17,7 +17,7 @@ def bundled_model_dir(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def bundled_model(bundled_model_dir):
-    from classifier.model import load_model
+    from classifier.persist import load_model
 
     return load_model(bundled_model_dir)[0]
 

@@ -1,119 +1,19 @@
-"""Batch tagging in parallel (joblib processes, a Dask cluster) and the fast prediction path.
-
-Parallel runs must give exactly the single-process output; the fast tokenizer output and the
-fast TF-IDF rows must be exactly what the straightforward implementations give.
-"""
+"""Batch tagging in parallel (joblib processes, a Dask cluster): exactly the single-process output."""
 import json
-import re
 import subprocess
 import sys
 
 import numpy as np
 import pytest
-from sklearn.feature_extraction.text import TfidfVectorizer
 
-from classifier import batch, token_ids
-from classifier.corpus import load_corpus
-from classifier.model import FeatureIndex, _tfidf_weights
-from classifier.text import POS_FILTERS, Tokenizer, get_tagger, integer_range_regex, normalize
+from classifier import batch
 from tests.conftest import ROOT
-
-
-# Texts that exercise the tokenizer's edges: unknown words (``iris-t``), symbols, pipes and
-# digits inside words, Latin and full-width text, tweet noise, several lines, nothing at all.
-EDGE_TEXTS = [
-    "ドイツは地対空ミサイルシステム「IRIS-T」をウクライナに供与する",
-    "a|b 5146|x ４７９３|ｙ", "第3回NATO首脳会議で1000億円", "ロシア軍はウクライナの発電所を攻撃した https://t.co/abc #nhk_news",
-    "— NHKニュース (@nhk_news) January 3, 2024\n本文です。\n二行目", "😀𠮷①Ⅷ㍻ｶﾞ ΑΒΓ абв 한국어", "", "   ", "。",
-    # whitespace that survives normalisation and that MeCab keeps inside tokens
-    "イ•\u1680𠮷", "◆~\xad\u200b◆\x1f😀", "⁂\u1680😀*\u200d¥®",
-]
+from tests.support.texts import EDGE_TEXTS, corpus_paragraphs
 
 
 @pytest.fixture(scope="module")
 def paragraphs():
-    examples = load_corpus([ROOT / "training_data"])
-    lines = [line for example in examples for line in example.text.splitlines() if line.strip()]
-    return lines[:600] + EDGE_TEXTS
-
-
-# --------------------------------------------------------------------------------------------
-# the fast path gives exactly what the straightforward implementation gives
-
-def reference_tokens(tokenizer: Tokenizer, text: str) -> list[str]:
-    """Tokens as MeCab names them: ``POS1-POS2|form`` for every word and one regex (the
-    implementation before context ids were used)."""
-    import unidic_lite
-
-    form = {"surface": "%m", "lemma": "%f[7]", "base": "%f[10]"}[tokenizer.form]
-    arguments = (f'-r /dev/null -d "{unidic_lite.DICDIR}" -O "" -F "%f[0]-%f[1]|{form} " '
-                 f'-U "%f[0]-%f[1]|%m " -E "\\n"')
-    pattern = re.compile(rf"(?<!\S){POS_FILTERS[tokenizer.pos]}\|(\S+)")
-    return pattern.findall(get_tagger(arguments).parse(normalize(text)))
-
-
-@pytest.mark.parametrize("form", ["surface", "lemma", "base"])
-@pytest.mark.parametrize("pos", ["all", "content", "nouns"])
-def test_tokens_by_context_id_equal_tokens_by_part_of_speech(paragraphs, form, pos):
-    tokenizer = Tokenizer(form=form, pos=pos)
-    texts = paragraphs[::3] + EDGE_TEXTS
-    assert [tokenizer.tokens(t) for t in texts] == [reference_tokens(tokenizer, t) for t in texts]
-
-
-def test_ngrams_are_made_of_tokens_only():
-    # Regression: trigrams were built over the list that already held the bigrams.
-    features = Tokenizer(ngram_range=(1, 3))("ロシア軍が町を奪った")
-    assert features == ["ロシア", "軍", "町", "奪っ", "ロシア 軍", "軍 町", "町 奪っ", "ロシア 軍 町", "軍 町 奪っ"]
-
-
-@pytest.mark.parametrize("low, high", [(0, 0), (1, 3), (7, 7), (8, 12), (95, 1_234), (891, 1_771), (5_129, 5_223),
-                                       (999, 1_000), (0, 99_999), (12_345, 67_890)])
-def test_integer_range_regex_matches_exactly_the_range(low, high):
-    pattern = re.compile("(?:" + "|".join(integer_range_regex(low, high)) + ")")
-    candidates = set(range(0, 2_000)) | set(range(low - 50, low + 50)) | set(range(high - 50, high + 50)) | {10 ** 5}
-    for number in sorted(n for n in candidates if n >= 0):
-        assert bool(pattern.fullmatch(str(number))) == (low <= number <= high), number
-
-
-@pytest.mark.parametrize("settings", [
-    {"ngram_range": (1, 1)}, {"ngram_range": (1, 2)}, {"ngram_range": (1, 3), "min_df": 2},
-    {"ngram_range": (2, 3)}, {"ngram_range": (1, 2), "max_df": 0.3, "max_features": 500},
-    {"ngram_range": (1, 2), "sublinear_tf": False, "norm": None}, {"ngram_range": (1, 2), "use_idf": False, "norm": "l1"},
-])
-@pytest.mark.parametrize("compiled", [True, False], ids=["with C", "NumPy only"])
-def test_feature_index_counts_and_weights_equal_the_vectorizer(paragraphs, settings, compiled, monkeypatch):
-    if not compiled:
-        monkeypatch.setattr(token_ids, "_compiled", None)
-    settings = dict(settings)
-    tokenizer = Tokenizer(ngram_range=settings.pop("ngram_range"))
-    vectorizer = TfidfVectorizer(analyzer=tokenizer, dtype=np.float32, **{"sublinear_tf": True, **settings})
-    vectorizer.fit(paragraphs[:300])
-    index = FeatureIndex(vectorizer.vocabulary_, tokenizer.ngram_range)
-    for texts in (paragraphs[300:], paragraphs[:1], EDGE_TEXTS, ["", ""]):
-        expected = vectorizer.transform(texts)
-        from_lists = index.counts([tokenizer.tokens(t) for t in texts], dtype=np.float32)
-        from_strings = index.counts_of_strings(tokenizer.token_strings(texts), dtype=np.float32)
-        for counts in (from_lists, from_strings):
-            got = _tfidf_weights(vectorizer, counts)
-            assert got.shape == expected.shape and got.dtype == expected.dtype
-            assert np.array_equal(got.indptr, expected.indptr) and np.array_equal(got.indices, expected.indices)
-            assert np.array_equal(got.data, expected.data)  # bit for bit
-
-
-@pytest.mark.parametrize("compiled", [True, False], ids=["with C", "NumPy only"])
-def test_model_transform_equals_the_vectorizer_and_survives_pickling(bundled_model, paragraphs, compiled,
-                                                                      monkeypatch):
-    import pickle
-
-    if not compiled:
-        monkeypatch.setattr(token_ids, "_compiled", None)
-
-    expected = bundled_model.vectorizer_.transform(paragraphs)
-    for model in (bundled_model, pickle.loads(pickle.dumps(bundled_model))):
-        got = model.transform(paragraphs)
-        assert type(got) is type(expected) and (got != expected).nnz == 0
-        assert np.array_equal(got.data, expected.data)
-    assert "_feature_index" not in pickle.loads(pickle.dumps(bundled_model)).__dict__
+    return corpus_paragraphs()
 
 
 # --------------------------------------------------------------------------------------------

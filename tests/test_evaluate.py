@@ -9,11 +9,12 @@ import pytest
 
 from classifier.cli import main
 from classifier.corpus import Example, load_corpus
-from classifier.evaluate import (METRIC_KEYS, build_report, calibration, compare, error_records, evaluate,
-                                 evaluation_tags, score)
-from classifier.model import HashtagModel, fit_examples, load_model
+from classifier.evaluate import METRIC_KEYS, calibration, error_records, evaluate, evaluation_tags, score
+from classifier.model import HashtagModel, fit_examples
+from classifier.persist import load_model
 from classifier.promote import current_target, point_to, promote
-from classifier.report import render_html, write_report
+from classifier.report import build_report, compare, write_report
+from classifier.report_html import render_html
 from classifier.training import train
 from tests.conftest import ROOT
 
@@ -104,7 +105,7 @@ def test_large_inputs_are_scored_in_batches_with_progress(multilabel, monkeypatc
     import classifier.evaluate as evaluation
 
     model, examples = multilabel
-    monkeypatch.setattr(evaluation, "SCORE_BATCH", 3)
+    monkeypatch.setattr(evaluation, "BATCH_SIZE", 3)
     messages = []
     report = evaluate(model, examples, progress=messages.append)
     assert messages == ["scored 3/8 texts", "scored 6/8 texts", "scored 8/8 texts"]
@@ -334,7 +335,7 @@ def test_evaluate_command_errors(args, message, capsys):
 # promotion
 
 def test_promote_only_what_is_not_worse(tiny_models, tmp_path, capsys):
-    from classifier.server import create_app
+    from classifier.service import create_app
 
     good, fewer = tiny_models
     pointer = tmp_path / "models" / "current"

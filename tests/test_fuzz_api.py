@@ -18,8 +18,9 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 
-from classifier.openapi import openapi_document
-from classifier.server import DEFAULTS, create_app
+from classifier.config import defaults
+from classifier.service import create_app
+from classifier.service.openapi import openapi_document
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -31,7 +32,7 @@ FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list
 # Every operation of the document, with schema-valid and schema-violating data. Schemathesis's
 # strategies are driven by hypothesis directly (``as_strategy``) rather than through its pytest
 # plugin, whose lazy loading breaks on pytest 9.2.
-DOCUMENT = openapi_document(DEFAULTS)
+DOCUMENT = openapi_document(defaults())
 OPERATIONS = [(path, method.upper()) for path, item in DOCUMENT["paths"].items() for method in item]
 # Schema-violating data exists only where there is something to violate: a body or parameters.
 CASES = [(path, method, mode) for path, method in OPERATIONS

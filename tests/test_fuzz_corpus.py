@@ -204,7 +204,7 @@ SUMMARY = st.text(st.characters(exclude_categories=["Cs"], exclude_characters=LI
        blank=st.sampled_from(["", "\n", "\n\n　\n"]), line_end=st.sampled_from(["\n", "\r\n"]))
 def test_blog_posts_read_back_as_written(blocks, tail, post_tags, blank, line_end):
     assume(blocks or tail)
-    from classifier.corpus import _BLOG_ADDRESS_LINE
+    from classifier.corpus.blog import _BLOG_ADDRESS_LINE
 
     assume(not any(_BLOG_ADDRESS_LINE.match(p.strip()) for ps, _, _ in blocks for p in ps))
     assume(not any(_BLOG_ADDRESS_LINE.match(p.strip()) for p in tail))
@@ -274,7 +274,7 @@ def test_unreadable_file_in_a_corpus_folder_is_a_corpus_error_naming_it(tmp_path
 # --------------------------------------------------------------------------------------------
 # Normalisation and tokenisation: any str in, no exception
 
-TOKENIZERS = [Tokenizer(), Tokenizer(pos="all"), Tokenizer(form="lemma", pos="all", ngram_range=(1, 3)),
+TOKENIZERS = [Tokenizer(pos="content"), Tokenizer(pos="all"), Tokenizer(form="lemma", pos="all", ngram_range=(1, 3)),
               Tokenizer(form="base", pos="nouns")]
 
 
@@ -304,15 +304,15 @@ def test_normalize_and_tokenize_take_any_text(text):
 def test_lone_surrogates_do_not_crash_the_tokenizer(text):
     """Regression: MeCab takes UTF-8, and a str holding a lone surrogate (what a JSON "\\ud800"
     escape decodes to) raised UnicodeEncodeError from inside the tokenizer."""
-    assert {"日銀", "会見"} <= set(Tokenizer()(text))
+    assert {"日銀", "会見"} <= set(Tokenizer(pos="content")(text))
 
 
 def test_text_after_a_nul_character_is_not_lost():
     """Regression: MeCab reads a C string, so everything after a NUL ("\\u0000" in JSON) was
     silently dropped from the tokens."""
-    assert "会見" in Tokenizer()("日銀\x00会見")
+    assert "会見" in Tokenizer(pos="content")("日銀\x00会見")
 
 
 def test_huge_text_normalizes_and_tokenizes():
     text = ("日銀の植田総裁は会見で追加利上げに言及した。https://t.co/abc #nhk_news\n" * 2_000)[:200_000]
-    assert Tokenizer()(text)[:2] == ["日銀", "植田"]
+    assert Tokenizer(pos="content")(text)[:2] == ["日銀", "植田"]

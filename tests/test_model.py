@@ -1,12 +1,13 @@
 import json
 import os
 
-import joblib
 import numpy as np
 import pytest
 
 from classifier.corpus import Example
-from classifier.model import HashtagModel, ModelLoadError, fit_examples, load_model, save_model
+from classifier.model import HashtagModel, count_features, fit_examples, tfidf_weights
+from classifier.persist import ModelLoadError, load_model, save_model
+from tests.support.texts import EDGE_TEXTS, corpus_paragraphs
 
 # A tiny named corpus: two topics, a rare tag, and texts that belong to neither.
 BOJ = ["日銀は金融政策決定会合で利上げを決めた", "植田総裁は円安と物価について会見で語った", "日銀が国債の買い入れを減らす方針を示した",
@@ -125,12 +126,10 @@ def test_load_of_missing_model_says_how_to_recover(tmp_path):
 def test_crash_while_saving_leaves_previous_model_loadable(tiny_model, tmp_path, monkeypatch):
     save_model(tiny_model, tmp_path, {"generation": 1})
 
-    def crash(value, filename, **kwargs):
-        with open(filename, "wb") as stream:
-            stream.write(b"half a pickle")
-        raise KeyboardInterrupt("killed while saving")
+    def crash(source, destination):
+        raise KeyboardInterrupt("killed while saving, the new artifact written but not in place")
 
-    monkeypatch.setattr(joblib, "dump", crash)
+    monkeypatch.setattr(os, "replace", crash)
     with pytest.raises(KeyboardInterrupt):
         save_model(tiny_model, tmp_path, {"generation": 2})
     model, metadata = load_model(tmp_path)
@@ -143,7 +142,7 @@ def test_tokenizer_is_the_same_in_training_and_serving(tiny_model, tmp_path):
     save_model(tiny_model, tmp_path, {})
     loaded, _ = load_model(tmp_path)
     text = "ＮＡＴＯ加盟国が弾薬を増産 https://t.co/x1 #nhk_news"
-    assert loaded.vectorizer_.build_analyzer()(text) == tiny_model.build_tokenizer()(text)
+    assert loaded.features_["counts"].build_analyzer()(text) == tiny_model.build_tokenizer()(text)
     assert os.path.exists(tmp_path / "metadata.json")
 
 
@@ -198,11 +197,33 @@ def test_save_cleans_up_after_a_killed_save_and_is_readable_by_others(tiny_model
     assert all(p.stat().st_mode & 0o044 == 0o044 for p in tmp_path.iterdir())
 
 
-@pytest.mark.parametrize("k", [1, 3, 5, 8, 9, 40])
-def test_top_columns_rank_like_a_stable_sort(k):
-    from classifier.model import _top_columns
+# --------------------------------------------------------------------------------------------
+# the batch transform gives exactly the pipeline's own transform
 
-    rng = np.random.default_rng(k)
-    scores = rng.random((50, 26)).round(1)  # many ties
-    scores[:5] = 0.0
-    assert np.array_equal(_top_columns(scores, k), np.argsort(-scores, axis=1, kind="stable")[:, :k])
+@pytest.mark.parametrize("settings", [
+    {"ngram_range": (1, 1)}, {"ngram_range": (1, 2)}, {"ngram_range": (1, 3), "min_df": 2},
+    {"ngram_range": (2, 3)}, {"ngram_range": (1, 2), "max_df": 0.3, "max_features": 500},
+    {"ngram_range": (1, 2), "sublinear_tf": False}, {"ngram_range": (1, 1), "pos": "content", "form": "lemma"},
+])
+def test_count_features_and_tfidf_weights_equal_the_pipeline(settings):
+    paragraphs = corpus_paragraphs()
+    features = HashtagModel(**settings).build_features().fit(paragraphs[:300])
+    counter = features["counts"]
+    for texts in (paragraphs[300:], paragraphs[:1], EDGE_TEXTS, ["", ""]):
+        expected = features.transform(texts)
+        counts = count_features(counter.vocabulary_, counter.analyzer.feature_lists(texts), counter.dtype)
+        got = tfidf_weights(counts, features["tfidf"])
+        assert got.shape == expected.shape and got.dtype == expected.dtype
+        assert np.array_equal(got.indptr, expected.indptr) and np.array_equal(got.indices, expected.indices)
+        assert np.array_equal(got.data, expected.data)  # bit for bit
+
+
+def test_model_transform_equals_the_pipeline_and_survives_pickling(bundled_model):
+    import pickle
+
+    paragraphs = corpus_paragraphs()
+    expected = bundled_model.features_.transform(paragraphs)
+    for model in (bundled_model, pickle.loads(pickle.dumps(bundled_model))):
+        got = model.transform(paragraphs)
+        assert type(got) is type(expected) and (got != expected).nnz == 0
+        assert np.array_equal(got.data, expected.data)

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import pytest
 
-from classifier.model import METADATA_FILE, load_model
-from classifier.server import create_app
+from classifier.persist import METADATA_FILE, load_model
+from classifier.service import create_app
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -81,25 +81,25 @@ def check_survivor(out: Path, old: str, app) -> str:
 # killed at every step of the save, from inside
 
 # The filesystem steps of a save: each one is a moment the trainer can die before.
-STEPS = [("tempfile", "mkstemp"), ("os", "replace"), ("os", "unlink"), ("os", "fsync"), ("os", "fdopen"),
-         ("os", "open"), ("os", "close"), ("joblib", "dump"), ("json", "dump")]
+STEPS = [("tempfile", "mkstemp"), ("os", "fchmod"), ("os", "replace"), ("os", "unlink"), ("os", "fsync"),
+         ("os", "fdopen"), ("os", "open"), ("os", "close"), ("joblib", "dump")]
 
 
 def _die_at_step(step: int, half_write: bool, arguments: list[str]):
     """In a forked child: train, and SIGKILL this process just before filesystem call ``step``
-    of the save; with ``half_write``, half-way through dump number ``step`` instead (the
+    of the save; with ``half_write``, at the fsync of file number ``step`` instead (the
     artifact, then the metadata): the file is cut to half its size, then the process dies."""
-    import json as json_module
+    import stat
     import tempfile
 
     import joblib
 
-    from classifier import model as model_module
+    from classifier import persist as persist_module
     from classifier import training as training_module
     from classifier.cli import main_train
 
     counter = {"n": 0, "saving": False}
-    real_save = model_module.save_model
+    real_save = persist_module.save_model
 
     def saving(*args, **kwargs):
         counter["saving"] = True
@@ -109,27 +109,23 @@ def _die_at_step(step: int, half_write: bool, arguments: list[str]):
         real = getattr(module, name)
 
         def wrapper(*args, **kwargs):
-            if not counter["saving"] or (half_write and name != "dump"):
+            if not counter["saving"]:
+                return real(*args, **kwargs)
+            if half_write and (name != "fsync" or not stat.S_ISREG(os.fstat(args[0]).st_mode)):
                 return real(*args, **kwargs)
             counter["n"] += 1
             if counter["n"] != step:
                 return real(*args, **kwargs)
-            if half_write:
-                real(*args, **kwargs)
-                target = args[1]
-                if hasattr(target, "flush"):  # json.dump into the metadata's temporary file
-                    target.flush()
-                    os.ftruncate(target.fileno(), os.fstat(target.fileno()).st_size // 2)
-                else:  # joblib.dump to the artifact's temporary path
-                    os.truncate(target, os.path.getsize(target) // 2)
+            if half_write:  # the file's bytes are written, not yet durable: cut in half, then die
+                os.ftruncate(args[0], os.fstat(args[0]).st_size // 2)
             os.kill(os.getpid(), signal.SIGKILL)
 
         setattr(module, name, wrapper)
 
-    modules = {"os": os, "tempfile": tempfile, "joblib": joblib, "json": json_module}
+    modules = {"os": os, "tempfile": tempfile, "joblib": joblib}
     for module, name in STEPS:
         wrap(modules[module], name)
-    model_module.save_model = training_module.save_model = saving
+    persist_module.save_model = training_module.save_model = saving
     os._exit(0 if main_train(arguments) == 0 else 3)
 
 

@@ -16,10 +16,12 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-import classifier.server as server_module
+import classifier.service.admin as admin_module
+import classifier.service.feedback_store as feedback_store_module
 from classifier.corpus import load_corpus
-from classifier.model import METADATA_FILE
-from classifier.server import FeedbackStore, create_app
+from classifier.persist import METADATA_FILE
+from classifier.service import create_app
+from classifier.service.feedback_store import FeedbackStore
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "reliability-token"
@@ -181,7 +183,7 @@ def _break(directory: Path, how: str, outside: Path):
         write_metadata(artifact_sha256=_sha256(artifact))
     elif how == "pickled by an older version of this code":
         model = joblib.load(artifact)
-        del model.vectorizer_  # what an attribute added or renamed since looks like to suggest()
+        del model.features_  # what an attribute added or renamed since looks like to suggest()
         joblib.dump(model, artifact)
         write_metadata(artifact_sha256=_sha256(artifact))
     elif how in ("artifact outside the folder", "absolute artifact path", "artifact links outside"):
@@ -202,17 +204,17 @@ BROKEN = [
     ("folder missing", "python train.py"),
     ("metadata missing", "metadata.json missing"),
     ("metadata truncated", "not valid JSON"),
-    ("metadata not an object", "could not be loaded"),
+    ("metadata not an object", "does not hold a JSON object"),
     ("artifact missing", "is missing"),
     ("artifact truncated", "does not match the hash"),
     ("artifact replaced, hash not updated", "does not match the hash"),
     ("other library versions", "other library versions: scikit-learn 0.0.1"),
-    ("garbage with a matching hash", "could not be loaded"),
+    ("garbage with a matching hash", "could not be unpickled"),
     ("another object with a matching hash", "not a HashtagModel"),
     ("pickled by an older version of this code", "loads but fails to score text (AttributeError)"),
-    ("artifact outside the folder", "outside the model folder"),
-    ("absolute artifact path", "outside the model folder"),
-    ("artifact links outside", "outside the model folder"),
+    ("artifact outside the folder", "not a model file of this folder"),
+    ("absolute artifact path", "not a model file of this folder"),
+    ("artifact links outside", "not a model file of this folder"),
 ]
 
 
@@ -325,7 +327,7 @@ def test_full_or_failing_store_answers_503_and_keeps_no_partial_record(tmp_path,
     elif fault == "EIO on fsync":
         monkeypatch.setattr(os, "fsync", lambda descriptor: (_ for _ in ()).throw(OSError(errno.EIO, "Input/output error")))
     elif fault == "flock fails":
-        monkeypatch.setattr(server_module.fcntl, "flock",
+        monkeypatch.setattr(feedback_store_module.fcntl, "flock",
                             lambda *a: (_ for _ in ()).throw(OSError(errno.ENOLCK, "No locks available")))
     response = client.post("/feedback", json=RECORD)
     assert response.status_code == 503, response.get_data(as_text=True)
@@ -385,8 +387,8 @@ def test_stored_line_escapes_unicode_line_separators(tmp_path):
 
 def test_admin_token_is_compared_in_constant_time(served, monkeypatch):
     calls = []
-    real = server_module.hmac.compare_digest
-    monkeypatch.setattr(server_module.hmac, "compare_digest", lambda a, b: calls.append((a, b)) or real(a, b))
+    real = admin_module.hmac.compare_digest
+    monkeypatch.setattr(admin_module.hmac, "compare_digest", lambda a, b: calls.append((a, b)) or real(a, b))
     client = served.test_client()
     for header in ("Bearer wrong", "Bearer " + TOKEN[:-1], "", "Bearer " + TOKEN + "x", "bearer " + TOKEN):
         assert client.post("/admin/reload", headers={"Authorization": header}).status_code == 401
@@ -440,7 +442,7 @@ def test_no_endpoint_takes_a_path(served):
         assert response.status_code == 400 and response.get_json()["error"]["code"] == "invalid_request"
     response = client.post("/feedback", json={"text": "x", "tags": ["#a"], "path": "/tmp/x.jsonl"})
     assert response.status_code == 400
-    for path in ("/static/../../classifier/server.py", "/..%2f..%2fetc/passwd", "/model/../../etc/passwd",
+    for path in ("/static/../../classifier/service/__init__.py", "/..%2f..%2fetc/passwd", "/model/../../etc/passwd",
                  "//etc/passwd", "/admin/reload?model=/tmp"):
         response = client.get(path)
         assert response.status_code in (404, 405) and "root:" not in response.get_data(as_text=True)

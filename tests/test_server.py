@@ -7,7 +7,8 @@ import jsonschema
 import pytest
 from openapi_spec_validator import validate
 
-from classifier.server import FeedbackStore, create_app
+from classifier.service import create_app
+from classifier.service.feedback_store import FeedbackStore
 
 TOKEN = "s3cret-token"
 

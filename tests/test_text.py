@@ -6,7 +6,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from classifier.text import _FULL_WIDTH, Tokenizer, _narrow, get_tagger, normalize
+import re
+
+from classifier.text import POS_FILTERS, _FULL_WIDTH, Tokenizer, _narrow, get_tagger, integer_range_regex, normalize
+from tests.support.texts import EDGE_TEXTS, corpus_paragraphs
 
 NOISE = [
     ("ロシア 防衛産業標的か 英国防省https://t.co/aN1DlVOBoV #nhk_news", "ロシア 防衛産業標的か 英国防省"),
@@ -24,7 +27,7 @@ def test_normalize_removes_noise(raw, expected):
 
 
 def test_tokenizer_keeps_content_words_and_drops_noise():
-    tokens = Tokenizer()("ロシア軍はウクライナの発電所を攻撃した https://t.co/abc #nhk_news")
+    tokens = Tokenizer(pos="content")("ロシア軍はウクライナの発電所を攻撃した https://t.co/abc #nhk_news")
     assert tokens[:5] == ["ロシア", "軍", "ウクライナ", "発電", "所"]
     assert "攻撃" in tokens
     assert not {"は", "の", "を", "た", "nhk_news", "https"} & set(tokens)
@@ -34,8 +37,8 @@ def test_tokenizer_forms_and_ngrams():
     text = "ロシア軍が町を奪った"
     assert "奪う" in Tokenizer(form="lemma")(text)
     assert "奪っ" in Tokenizer(form="surface")(text)
-    assert "町 奪っ" in Tokenizer(ngram_range=(1, 2))(text)
-    assert Tokenizer(ngram_range=(2, 2))(text) == ["ロシア 軍", "軍 町", "町 奪っ"]
+    assert "町 奪っ" in Tokenizer(pos="content", ngram_range=(1, 2))(text)
+    assert Tokenizer(pos="content", ngram_range=(2, 2))(text) == ["ロシア 軍", "軍 町", "町 奪っ"]
     assert "が" in Tokenizer(pos="all")(text)
 
 
@@ -54,7 +57,7 @@ def test_tokenizer_pickles_without_its_tagger():
 
 
 def test_one_tagger_per_thread():
-    arguments = Tokenizer().arguments
+    arguments = Tokenizer(pos="content").arguments
     assert get_tagger(arguments) is get_tagger(arguments)
     others = []
     thread = threading.Thread(target=lambda: others.append(get_tagger(arguments)))
@@ -92,3 +95,46 @@ NFKC_EDGES = st.sampled_from([chr(c) for c in [*range(0xFF01, 0xFF5F), *range(0x
 def test_swapping_full_width_forms_before_nfkc_keeps_its_result(text):
     # normalize() swaps full-width ASCII for ASCII before NFKC, to skip CPython's slow path.
     assert unicodedata.normalize("NFKC", _FULL_WIDTH.sub(_narrow, text)) == unicodedata.normalize("NFKC", text)
+
+
+@pytest.fixture(scope="module")
+def paragraphs():
+    return corpus_paragraphs()
+
+
+# --------------------------------------------------------------------------------------------
+# MeCab's output read by word-class id gives exactly what reading the part of speech gives
+
+def reference_tokens(tokenizer: Tokenizer, text: str) -> list[str]:
+    """Tokens as MeCab names them: ``POS1-POS2|form`` for every word and one regex (the
+    implementation before context ids were used)."""
+    import unidic_lite
+
+    form = {"surface": "%m", "lemma": "%f[7]", "base": "%f[10]"}[tokenizer.form]
+    arguments = (f'-r /dev/null -d "{unidic_lite.DICDIR}" -O "" -F "%f[0]-%f[1]|{form} " '
+                 f'-U "%f[0]-%f[1]|%m " -E "\\n"')
+    pattern = re.compile(rf"(?<!\S){POS_FILTERS[tokenizer.pos]}\|(\S+)")
+    return pattern.findall(get_tagger(arguments).parse(normalize(text)))
+
+
+@pytest.mark.parametrize("form", ["surface", "lemma", "base"])
+@pytest.mark.parametrize("pos", ["all", "content", "nouns"])
+def test_tokens_by_context_id_equal_tokens_by_part_of_speech(paragraphs, form, pos):
+    tokenizer = Tokenizer(form=form, pos=pos)
+    texts = paragraphs[::3] + EDGE_TEXTS
+    assert [tokenizer.tokens(t) for t in texts] == [reference_tokens(tokenizer, t) for t in texts]
+
+
+def test_ngrams_are_made_of_tokens_only():
+    # Regression: trigrams were built over the list that already held the bigrams.
+    features = Tokenizer(pos="content", ngram_range=(1, 3))("ロシア軍が町を奪った")
+    assert features == ["ロシア", "軍", "町", "奪っ", "ロシア 軍", "軍 町", "町 奪っ", "ロシア 軍 町", "軍 町 奪っ"]
+
+
+@pytest.mark.parametrize("low, high", [(0, 0), (1, 3), (7, 7), (8, 12), (95, 1_234), (891, 1_771), (5_129, 5_223),
+                                       (999, 1_000), (0, 99_999), (12_345, 67_890)])
+def test_integer_range_regex_matches_exactly_the_range(low, high):
+    pattern = re.compile("(?:" + "|".join(integer_range_regex(low, high)) + ")")
+    candidates = set(range(0, 2_000)) | set(range(low - 50, low + 50)) | set(range(high - 50, high + 50)) | {10 ** 5}
+    for number in sorted(n for n in candidates if n >= 0):
+        assert bool(pattern.fullmatch(str(number))) == (low <= number <= high), number

@@ -1,0 +1,213 @@
+"""The service's contract as an OpenAPI 3 document; the tests validate responses against it.
+
+Built from small pieces: the paths (one function per group of routes), the request schemas
+(which carry the configured limits) and the response schemas.
+"""
+from __future__ import annotations
+
+from typing import Mapping
+
+# "Not blank" as the service checks it (Python's str.strip()). Written out because JSON Schema's
+# ECMA-262 \s differs from Python's: it leaves out U+001C-U+001F and U+0085 and adds U+FEFF, so a
+# pattern of \S let schemathesis send "\u001d" as valid text, which the service refuses.
+_WHITESPACE = r"\t-\r\u001c-\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+NOT_BLANK = rf"[^{_WHITESPACE}]"
+ONE_LINE_NOT_BLANK = rf"^[^\n]*[^{_WHITESPACE}][^\n]*$"
+
+OPENAPI_VERSION = "3.0.3"
+INFO = {"title": "Hashtag suggestions for Japanese news", "version": "1.0.0",
+        "description": "Suggests topic hashtags for Japanese news paragraphs. Errors are JSON "
+                       "{\"error\": {\"code\", \"message\"}}."}
+NO_MODEL = "No usable model is loaded."
+
+
+def openapi_document(config: Mapping) -> dict:
+    """The whole document for a service with this configuration (its limits show in the schemas)."""
+    return {
+        "openapi": OPENAPI_VERSION,
+        "info": dict(INFO),
+        "paths": {**_suggest_paths(), **_service_paths(), **_write_paths()},
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {**_suggest_schemas(config), **_service_schemas(), **_feedback_schemas(config),
+                        **_admin_and_error_schemas()},
+        },
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# paths
+
+def _error_response(description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+
+
+def _json(schema_name: str, description: str) -> dict:
+    return {"description": description,
+            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema_name}"}}}}
+
+
+def _json_body(schema_name: str) -> dict:
+    return {"required": True, "content": {"application/json": {
+        "schema": {"$ref": f"#/components/schemas/{schema_name}"}}}}
+
+
+def _bad_input() -> dict:
+    return _error_response("Bad input; the message says what to fix.")
+
+
+def _suggest_paths() -> dict:
+    """/suggest, /tags and /model."""
+    return {
+        "/suggest": {"post": {
+            "summary": "Ranked hashtags for one text or many",
+            "requestBody": _json_body("SuggestRequest"),
+            "responses": {"200": _json("SuggestResponse", "One result per text, in input order."),
+                          "400": _bad_input(), "413": _error_response("Body over the size limit."),
+                          "415": _error_response("Not JSON."),
+                          "503": _error_response(NO_MODEL)}}},
+        "/tags": {"get": {"summary": "The tags the model knows, with training counts and held-out F1",
+                          "responses": {"200": _json("TagsResponse", "Tags in the model's order."),
+                                        "503": _error_response(NO_MODEL)}}},
+        "/model": {"get": {"summary": "The loaded model's metadata",
+                           "responses": {"200": {"description": "metadata.json of the model, with its version.",
+                                                 "content": {"application/json": {"schema": {
+                                                     "type": "object", "required": ["version"],
+                                                     "properties": {"version": {"type": "string"}}}}}},
+                                         "503": _error_response(NO_MODEL)}}},
+    }
+
+
+def _service_paths() -> dict:
+    """/healthz and /readyz."""
+    return {
+        "/healthz": {"get": {"summary": "The process is alive",
+                             "responses": {"200": _json("Health", "Always ok while the process answers.")}}},
+        "/readyz": {"get": {"summary": "A model is loaded and scores text",
+                            "responses": {"200": _json("Ready", "Ready to serve."),
+                                          "503": _json("Ready", "Not ready; reason says why.")}}},
+    }
+
+
+def _write_paths() -> dict:
+    """/feedback, /admin/reload and this document."""
+    return {
+        "/feedback": {"post": {
+            "summary": "Store the tags a person chose for a text, for the next training",
+            "requestBody": _json_body("FeedbackRequest"),
+            "responses": {"201": _json("FeedbackResponse", "Stored durably."), "400": _bad_input(),
+                          "413": _error_response("Body over the size limit."),
+                          "415": _error_response("Not JSON."),
+                          "503": _error_response("The store cannot be written; nothing was saved.")}}},
+        "/admin/reload": {"post": {
+            "summary": "Load the newest trained model without a restart",
+            "security": [{"bearer": []}],
+            "responses": {"200": _json("ReloadResponse", "The new model now answers."),
+                          "401": _error_response("Missing or wrong token."),
+                          "404": _error_response("Off: no admin token is configured."),
+                          "409": _error_response("The new model could not be loaded; the old one keeps serving.")}}},
+        "/openapi.json": {"get": {"summary": "This document",
+                                  "responses": {"200": {"description": "OpenAPI 3 document.",
+                                                        "content": {"application/json": {"schema": {"type": "object"}}}}}}},
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# schemas
+
+def _text(config: Mapping) -> dict:
+    return {"type": "string", "minLength": 1, "maxLength": config["MAX_TEXT_CHARS"], "pattern": NOT_BLANK,
+            "description": "Japanese news text: one or more paragraphs."}
+
+
+def _suggest_schemas(config: Mapping) -> dict:
+    """SuggestRequest (with the configured limits), Suggestion and SuggestResponse."""
+    text = _text(config)
+    return {
+        "SuggestRequest": {
+            "type": "object", "additionalProperties": False,
+            "description": "Exactly one of text or texts.",
+            "properties": {
+                "text": text,
+                "texts": {"type": "array", "minItems": 1, "maxItems": config["MAX_TEXTS"], "items": text},
+                "k": {"type": "integer", "minimum": 1, "maximum": config["MAX_K"], "nullable": True,
+                      "description": "At most this many tags per text; null or absent: the model's "
+                                     "default."},
+                "threshold": {"type": "number", "minimum": 0, "maximum": 1, "nullable": True,
+                              "description": "One threshold for every tag; null uses the learned per-tag "
+                                             "thresholds; 0 ranks every tag."},
+                "explain": {"type": "boolean", "description": "Add the terms behind each tag."},
+            },
+            "oneOf": [{"required": ["text"]}, {"required": ["texts"]}],
+        },
+        "Suggestion": {
+            "type": "object", "required": ["tag", "score", "scope"],
+            "properties": {
+                "tag": {"type": "string"},
+                "score": {"type": "number", "minimum": 0, "maximum": 1,
+                          "description": "Calibrated probability that the tag applies."},
+                "scope": {"type": "string", "enum": ["block", "post"]},
+                "terms": {"type": "array", "items": {
+                    "type": "object", "required": ["term", "weight"],
+                    "properties": {"term": {"type": "string"}, "weight": {"type": "number"}}}},
+            },
+        },
+        "SuggestResponse": {
+            "type": "object", "required": ["model", "results"],
+            "properties": {
+                "model": {"type": "string", "description": "Version of the model that answered."},
+                "results": {"type": "array", "items": {
+                    "type": "object", "required": ["suggestions"],
+                    "properties": {"suggestions": {"type": "array",
+                                                   "items": {"$ref": "#/components/schemas/Suggestion"}}}}},
+            },
+        },
+    }
+
+
+def _service_schemas() -> dict:
+    """TagsResponse, Health and Ready."""
+    return {
+        "TagsResponse": {
+            "type": "object", "required": ["model", "tags"],
+            "properties": {"model": {"type": "string"}, "tags": {"type": "array", "items": {
+                "type": "object", "required": ["tag", "scope", "count", "threshold", "held_out_f1"],
+                "properties": {"tag": {"type": "string"}, "scope": {"type": "string", "enum": ["block", "post"]},
+                               "count": {"type": "integer"}, "threshold": {"type": "number"},
+                               "held_out_f1": {"type": "number", "nullable": True}}}}},
+        },
+        "Health": {"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}}},
+        "Ready": {"type": "object", "required": ["ready"],
+                  "properties": {"ready": {"type": "boolean"}, "model": {"type": "string"},
+                                 "reason": {"type": "string"}}},
+    }
+
+
+def _tag_list(config: Mapping) -> dict:
+    return {"type": "array", "maxItems": config["MAX_TAGS_PER_FEEDBACK"],
+            "items": {"type": "string", "minLength": 1, "maxLength": 100, "pattern": ONE_LINE_NOT_BLANK}}
+
+
+def _feedback_schemas(config: Mapping) -> dict:
+    """FeedbackRequest (with the configured limits) and FeedbackResponse."""
+    return {
+        "FeedbackRequest": {
+            "type": "object", "additionalProperties": False, "required": ["text", "tags"],
+            "properties": {"text": _text(config), "tags": _tag_list(config), "post_tags": _tag_list(config)},
+        },
+        "FeedbackResponse": {"type": "object", "required": ["stored", "record"],
+                             "properties": {"stored": {"type": "boolean"}, "record": {"type": "object"}}},
+    }
+
+
+def _admin_and_error_schemas() -> dict:
+    """ReloadResponse and Error."""
+    return {
+        "ReloadResponse": {"type": "object", "required": ["reloaded", "model"],
+                           "properties": {"reloaded": {"type": "boolean"}, "model": {"type": "string"},
+                                          "previous": {"type": "string", "nullable": True},
+                                          "seconds": {"type": "number"}}},
+        "Error": {"type": "object", "required": ["error"], "properties": {"error": {
+            "type": "object", "required": ["code", "message"],
+            "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}},
+    }

@@ -1,0 +1,1 @@
+"""Helpers shared by the tests: texts, corpora and small models they all use."""
