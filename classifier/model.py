@@ -38,6 +38,8 @@ class HashtagModel(BaseEstimator):
     C : inverse regularisation strength of the linear models.
     class_weight : None or "balanced", passed to the linear models.
     min_count : tags with fewer examples leave the label set (their texts stay as negatives).
+    tags : the tags to learn, whatever their counts; None learns every tag with ``min_count``
+        examples (a model scored on part of a corpus learns the tags of the whole corpus).
     cv : folds (grouped by post) for calibration and per-tag thresholds.
     k : default number of suggestions per text.
     threshold : the global threshold; None learns it by cross-validation.
@@ -48,7 +50,7 @@ class HashtagModel(BaseEstimator):
 
     def __init__(self, form="surface", pos="all", ngram_range=(1, 1), min_df=1, max_df=1.0,
                  sublinear_tf=True, max_features=None, loss="hinge", C=1.0, class_weight="balanced",
-                 min_count=MIN_COUNT, cv=5, k=5, threshold=None, per_tag_thresholds=True,
+                 min_count=MIN_COUNT, tags=None, cv=5, k=5, threshold=None, per_tag_thresholds=True,
                  min_threshold_support=10, random_state=0):
         self.form = form
         self.pos = pos
@@ -61,6 +63,7 @@ class HashtagModel(BaseEstimator):
         self.C = C
         self.class_weight = class_weight
         self.min_count = min_count
+        self.tags = tags
         self.cv = cv
         self.k = k
         self.threshold = threshold
@@ -120,10 +123,12 @@ class HashtagModel(BaseEstimator):
         """Choose the tags to learn and their scopes; return the 0/1 label matrix."""
         counts = Counter(tag for labels in label_sets for tag in labels)
         self.tag_counts_ = dict(sorted(counts.items()))
-        self.classes_ = np.array(sorted(tag for tag, n in counts.items() if n >= self.min_count), dtype=object)
+        learned = set(self.tags) if self.tags is not None else {t for t, n in counts.items() if n >= self.min_count}
+        self.classes_ = np.array(sorted(learned), dtype=object)
         if len(self.classes_) < 1:
-            raise ValueError(f"no tag has at least min_count={self.min_count} examples "
-                             f"(most frequent: {counts.most_common(3)})")
+            frequent = ", ".join(f"{tag} ({n})" for tag, n in counts.most_common(3)) or "none"
+            raise ValueError(f"no tag has at least {self.min_count} examples, the least a tag needs to be learned "
+                             f"(min_count, --min-count in train.py); the most frequent: {frequent}")
         index = {tag: j for j, tag in enumerate(self.classes_)}
         Y = np.zeros((len(label_sets), len(self.classes_)), dtype=np.int8)
         for i, labels in enumerate(label_sets):

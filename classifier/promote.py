@@ -1,8 +1,10 @@
 """Promote a newly trained model to be the one in use, only when it is not worse.
 
 The model in use is named by a pointer: a symbolic link such as ``models/current -> 2026-11-22``.
-Promotion scores the new model and the one in use on the same labelled texts (by default the
-held-out posts of the new model's training data), prints the comparison, and replaces the
+Promotion scores the new model and the one in use on the same labelled texts, which neither was
+trained on: by default the held-out posts of the new model's corpus, with both configurations
+refitted on its other posts (a served model is fitted on every post); with ``--data``, the
+given texts and the models as they are. It prints the comparison, and replaces the
 link only when no metric that matters got worse beyond a tolerance, or when forced. The link is
 replaced atomically (a new link is made beside it and renamed over it), so a reader - the
 service's reload, a command - sees the old model or the new one, never a half state.
@@ -17,9 +19,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Sequence
 
+from sklearn.base import clone
+
+from .config import HOLDOUT, MODEL_POINTER
 from .corpus import load_corpus
 from .evaluate import LOWER_IS_BETTER, flat_scores
-from .config import MODEL_POINTER
+from .model import HashtagModel, fit_examples
 from .persist import ModelLoadError, load_model, write_json
 from .report import build_report, write_report
 from .training import split_holdout
@@ -76,23 +81,31 @@ def _promotion_lock(pointer: Path):
 
 
 def comparison_examples(metadata: dict, data: Sequence[str] | None = None, format: str | None = None):
-    """The texts to compare on and a description: ``data`` whole, or the held-out posts of the
-    corpus the new model was trained on (the split depends on post names only, so it is the
-    same split every retrain used)."""
+    """The labelled texts to compare on, the texts to refit on (None: score the models as they
+    are) and a description.
+
+    With ``data``, both models are scored as they are on those texts. Without, the comparison
+    uses the new model's own corpus: its held-out posts (chosen by name, as training chooses
+    them) are the texts, and both models' configurations are refitted on the rest, since a
+    served model is fitted on every post and has seen them.
+    """
     if data:
-        return load_corpus(data, format=format), f"{', '.join(map(str, data))}"
+        return load_corpus(data, format=format), None, f"{', '.join(map(str, data))}"
     info = metadata.get("data") or {}
-    fraction = (metadata.get("holdout") or {}).get("fraction") or 0
+    fraction = (metadata.get("holdout") or {}).get("fraction") or HOLDOUT
     if not info.get("paths"):
         raise ValueError("the new model's metadata names no training data: pass --data with labelled texts")
-    if not fraction:
-        raise ValueError("the new model was trained on every post (holdout 0), so no post is held out: "
-                         "pass --data with labelled texts neither model was trained on")
     examples = load_corpus(info["paths"], format=info.get("format"))
-    held = split_holdout(examples, fraction)[1]
-    if not held:
+    train, held = split_holdout(examples, fraction)
+    if not held or not train:
         raise ValueError(f"no post of {', '.join(info['paths'])} is held out: pass --data")
-    return held, f"held-out posts ({fraction:.0%}) of {', '.join(info['paths'])}"
+    return held, train, (f"held-out posts ({fraction:.0%}) of {', '.join(info['paths'])}, both configurations "
+                         f"refitted on the other posts")
+
+
+def refitted(model: HashtagModel, examples) -> HashtagModel:
+    """``model``'s configuration and tags, fitted on ``examples``."""
+    return fit_examples(clone(model).set_params(tags=list(model.classes_)), examples)
 
 
 def regressions(delta: dict, tolerance: float) -> list[str]:
@@ -161,13 +174,11 @@ def _compare(new_model, new_metadata: dict, new_dir: Path, previous: Path | None
         old_model, old_metadata = load_model(previous)
     except ModelLoadError as error:
         return True, f"the model in use cannot be loaded ({error})", None, [], []
-    examples, described = comparison_examples(new_metadata, data, format)
+    examples, refit_on, described = comparison_examples(new_metadata, data, format)
     say(f"comparing {new_dir} with {previous} on {len(examples)} texts: {described}")
     warnings = []
-    old_fraction = (old_metadata.get("holdout") or {}).get("fraction")
-    if not data and old_fraction != (new_metadata.get("holdout") or {}).get("fraction"):
-        warnings.append(f"the model in use held out {old_fraction or 0:.0%} of the posts, so it may "
-                        f"have been trained on some of these: the comparison favours it")
+    if refit_on is not None:
+        new_model, old_model = refitted(new_model, refit_on), refitted(old_model, refit_on)
     report, errors = build_report(new_model, examples, metadata=new_metadata, model_dir=new_dir,
                                   data_paths=data or (new_metadata.get("data") or {}).get("paths"),
                                   baseline=(old_model, old_metadata, previous), progress=say)

@@ -1,4 +1,4 @@
-"""Retraining: read a corpus, hold out posts, fit, score, and save a model folder."""
+"""Retraining: read a corpus, fit on every post, score the configuration on held-out posts, save."""
 from __future__ import annotations
 
 import hashlib
@@ -9,11 +9,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Sequence
 
+from sklearn.base import clone
+
 from .corpus import Example, load_corpus
-from .evaluate import evaluate, flat_scores
+from .evaluate import flat_scores
 from .config import DEFAULT_MODEL, HOLDOUT, TRAINING_DATA
 from .model import HashtagModel, fit_examples
-from .persist import read_metadata, save_model
+from .persist import save_model
 from .report import build_report, remove_report, write_report
 
 
@@ -50,55 +52,86 @@ def train(data: Sequence[str | Path] = (TRAINING_DATA,), out: str | Path = DEFAU
           holdout: float = HOLDOUT, progress: Callable[[str], None] = stderr_progress, **params) -> dict:
     """Train on ``data`` and write the model folder ``out``; returns the metadata written.
 
-    The saved model is fitted on the training posts only, so the held-out scores in its metadata
-    are the scores of the very model that is served; ``holdout=0`` fits on every post instead.
+    The model written is fitted on every post: none of the curator's archive is thrown away. Its
+    scores are those of the same configuration fitted without a share ``holdout`` of the posts
+    (chosen by name, so the same posts as the corpus grows) and scored on them; the report in
+    the folder is that evaluation. ``holdout=0`` skips it.
     """
     if not 0 <= holdout < 1:
         raise ValueError(f"holdout must be in [0, 1), got {holdout}")
     started = time.perf_counter()
+    examples = read_examples(data, format, progress)
+    progress(f"fitting on all {len(examples)} examples from {len({e.group for e in examples})} posts")
+    model = fit_examples(HashtagModel(**params), examples, progress=progress)
+    report_dropped_tags(model, progress)
+    report, errors = score_configuration(model, examples, holdout, data, progress)
+    metadata = model_metadata(model, examples, data, format, holdout, report)
+    out = Path(out)
+    progress(f"saving to {out}")
+    save_model(model, out, metadata)
+    if report:
+        write_report(out, report, errors)
+    else:
+        remove_report(out)  # a report left by an earlier model in this folder would describe another model
+    progress(f"done in {time.perf_counter() - started:.1f} s")
+    return metadata
+
+
+def read_examples(data: Sequence[str | Path], format: str | None, progress) -> list[Example]:
     progress(f"reading {', '.join(map(str, data))}")
     examples = load_corpus(data, format=format)
     if not examples:
         raise ValueError(f"no labelled examples found in {', '.join(map(str, data))}")
+    return examples
+
+
+def report_dropped_tags(model: HashtagModel, progress) -> None:
+    """Say which tags were too rare to learn, counted on the whole corpus, and the flag."""
+    dropped = sorted(((n, tag) for tag, n in model.tag_counts_.items() if tag not in model.scopes_), reverse=True)
+    if dropped:
+        shown = ", ".join(f"{tag} ({n})" for n, tag in dropped[:8]) + (" …" if len(dropped) > 8 else "")
+        progress(f"{len(dropped)} tags have fewer than {model.min_count} examples and are not learned: {shown}; "
+                 f"--min-count changes the limit")
+
+
+def score_configuration(model: HashtagModel, examples: list[Example], holdout: float, data, progress):
+    """The report of ``model``'s configuration fitted without the held-out posts, scored on them.
+
+    The fit learns the served model's tags, so the scores describe the same task even when a
+    rare tag falls below ``min_count`` without the held-out posts. (None, []) when nothing is
+    held out.
+    """
     train_examples, held_examples = split_holdout(examples, holdout)
-    if holdout and not held_examples:
-        progress("held-out split is empty (too few posts); scoring by cross-validation only")
-    progress(f"{len(examples)} examples from {len({e.group for e in examples})} posts; "
-             f"training on {len(train_examples)}, holding out {len(held_examples)}")
-    model = fit_examples(HashtagModel(**params), train_examples, progress=progress)
-    report = probabilities = None
-    if held_examples:
-        progress(f"scoring on {len(held_examples)} held-out examples")
-        # Scored once: the metadata's numbers and the full report below read the same scores.
-        probabilities = model.predict_proba([e.text for e in held_examples])
-        report = evaluate(model, held_examples, probabilities=probabilities)
-    metadata = {
+    if not held_examples or not train_examples:
+        if holdout:
+            progress("no post falls in the held-out share (too few posts): no held-out scores")
+        return None, []
+    progress(f"scoring the configuration: fitting on {len(train_examples)} examples, "
+             f"scoring {len(held_examples)} held-out ones")
+    evaluated = fit_examples(clone(model).set_params(tags=list(model.classes_)), train_examples)
+    report, errors = build_report(evaluated, held_examples, model_dir=None, data_paths=data)
+    report["notes"].insert(0, f"scores of this configuration fitted without the held-out posts "
+                              f"({holdout:.0%} of the posts, by name) and scored on them; the model "
+                              f"in this folder is fitted on every post")
+    return report, errors
+
+
+def model_metadata(model: HashtagModel, examples, data, format, holdout: float, report: dict | None) -> dict:
+    per_tag = report["per_tag"] if report else {}
+    return {
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "data": {"paths": [str(p) for p in data], "format": format, "n_examples": len(examples),
                  "n_posts": len({e.group for e in examples}), "sha256": corpus_digest(examples)},
         "params": model.get_params(),
-        "holdout": {"fraction": holdout, "n_train": len(train_examples), "n_held_out": len(held_examples),
+        "trained_on": "every post",
+        "holdout": {"fraction": holdout, "n_held_out": report["n_examples"] if report else 0,
                     "scores": flat_scores(report) if report else None},
         "calibration_cv": model.cv_scores_,
         "global_threshold": model.threshold_,
         "tags": {tag: {"count": model.tag_counts_[tag], "scope": model.scopes_[tag],
                        "threshold": round(float(model.thresholds_[j]), 3),
-                       "held_out_f1": report["per_tag"][tag]["f1"] if report else None}
+                       "held_out_f1": (per_tag.get(tag) or {}).get("f1")}
                  for j, tag in enumerate(model.classes_)},
         "dropped_tags": {tag: n for tag, n in model.tag_counts_.items() if tag not in model.scopes_},
         "fit_seconds": model.fit_seconds_,
     }
-    out = Path(out)
-    progress(f"saving to {out}")
-    save_model(model, out, metadata)
-    if report:
-        # The full report of the saved model on the held-out posts (report.json, report.html,
-        # errors.jsonl), with the metadata as saved: artifact hash and library versions included.
-        progress("writing the held-out evaluation report")
-        full_report, errors = build_report(model, held_examples, metadata=read_metadata(out), model_dir=out,
-                                           data_paths=data, probabilities=probabilities)
-        write_report(out, full_report, errors)
-    else:
-        remove_report(out)  # a report left by an earlier model in this folder would describe another model
-    progress(f"done in {time.perf_counter() - started:.1f} s")
-    return metadata
