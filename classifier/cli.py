@@ -1,4 +1,4 @@
-"""Command line: train, examples, corpus-stats, suggest, evaluate, serve."""
+"""Command line: train, examples, corpus-stats, suggest, annotate, evaluate, serve."""
 from __future__ import annotations
 
 import argparse
@@ -170,6 +170,8 @@ def run_evaluate(args) -> int:
     from .persist import load_model
     from .report import HTML_FILE, build_report, format_cv, format_summary, write_report
 
+    if args.annotate:
+        return run_annotate_evaluation(args)
     if args.cv and args.baseline:
         raise ValueError("--baseline compares two trained models on one corpus; it cannot be combined with --cv")
     stderr_progress(f"reading {', '.join(args.data)}")
@@ -200,6 +202,47 @@ def run_evaluate(args) -> int:
     if args.report_dir:
         paths = write_report(args.report_dir, report, errors)
         print(f"report: {paths[HTML_FILE]} (and report.json, errors.jsonl)")
+    return 0
+
+
+def run_annotate(args) -> int:
+    """A draft post in (blog format), the post with drafted tag lines out (or, with --json, its blocks)."""
+    from .annotate import annotate
+    from .persist import load_model
+
+    args.model = args.model or str(model_in_use())
+    ensure_default_model(args.model)
+    model, metadata = load_model(args.model)
+    if args.input in (None, "-"):
+        text = sys.stdin.read()
+    else:
+        from .corpus import read_text
+
+        text = read_text(Path(args.input))
+    draft = annotate(model, text, k=args.k)
+    if args.json:
+        print(json.dumps(draft.to_json(), ensure_ascii=False, indent=1))
+    else:
+        sys.stdout.write(draft.render())
+    return 0
+
+
+def run_annotate_evaluation(args) -> int:
+    """``evaluate --annotate``: boundaries, block tags, post tags and summaries against the curator's."""
+    from .annotate_eval import evaluate_annotate, format_annotate, posts_of
+    from .persist import load_model
+
+    model_dir = args.model or str(model_in_use())
+    model, metadata = load_model(model_dir)
+    held_out = metadata.get("holdout", {}).get("fraction") if args.held_out_only else None
+    if args.held_out_only and not held_out:
+        raise ValueError(f"{model_dir} held out no posts in training: --held-out-only has nothing to keep")
+    posts = posts_of(args.data, held_out)
+    if not posts:
+        raise ValueError(f"no post found in {', '.join(args.data)}")
+    result = evaluate_annotate(model, posts)
+    print(format_annotate(", ".join(args.data), result), file=sys.stderr)
+    print(json.dumps(result, ensure_ascii=False))
     return 0
 
 
@@ -301,8 +344,22 @@ def _add_evaluate_command(commands) -> None:
     evaluate.add_argument("--min-count", type=int, default=MIN_COUNT, help="with --cv and no --model: tags below it "
                                                                            "are not learned (default %(default)s)")
     evaluate.add_argument("--seed", type=int, default=config.SEED, help="with --cv: fold assignment and model seed")
+    evaluate.add_argument("--annotate", action="store_true", help="score `annotate` instead: strip the tag lines "
+                                                                  "of the posts in --data, annotate, compare")
+    evaluate.add_argument("--held-out-only", action="store_true", help="with --annotate: only the posts the model "
+                                                                       "held out in training (its metadata's fraction)")
     add_parallel_arguments(evaluate)
     evaluate.set_defaults(run=run_evaluate)
+
+
+def _add_annotate_command(commands) -> None:
+    annotate = commands.add_parser("annotate", help="a draft post in (blog format), the post with drafted tag lines out")
+    annotate.add_argument("input", nargs="?", help="a file, or - for standard input (default)")
+    annotate.add_argument("--model", help="model folder (default: models/current when promoted, else models/default)")
+    annotate.add_argument("--k", type=int, help="at most this many tags per block (default: the model's)")
+    annotate.add_argument("--json", action="store_true", help="print the blocks, their ranked tags, the post tags "
+                                                              "and the drafted lines as JSON")
+    annotate.set_defaults(run=run_annotate)
 
 
 def _add_promote_command(commands) -> None:
@@ -342,8 +399,8 @@ def _add_serve_command(commands) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m classifier", description="Hashtag suggestions for Japanese news.")
     commands = parser.add_subparsers(dest="command", required=True)
-    for add in (_add_corpus_commands, _add_suggest_command, _add_evaluate_command, _add_promote_command,
-                _add_serve_command):
+    for add in (_add_corpus_commands, _add_suggest_command, _add_annotate_command, _add_evaluate_command,
+                _add_promote_command, _add_serve_command):
         add(commands)
     return parser
 

@@ -297,10 +297,12 @@ def count_features(vocabulary: dict[str, int], feature_lists: list[list[str]], d
     duplicates and sorts the indices, which gives the canonical matrix scikit-learn builds.
     """
     flat = list(chain.from_iterable(feature_lists))
-    columns = np.fromiter(map(vocabulary.get, flat, repeat(-1)), dtype=np.int64, count=len(flat))
-    rows = np.repeat(np.arange(len(feature_lists)), [len(features) for features in feature_lists])
+    columns = np.fromiter(map(vocabulary.get, flat, repeat(-1)), dtype=np.int32, count=len(flat))
+    rows = np.repeat(np.arange(len(feature_lists), dtype=np.int32), [len(features) for features in feature_lists])
     known = columns >= 0
-    matrix = sparse.csr_matrix((np.ones(int(known.sum()), dtype=dtype), (rows[known], columns[known])),
+    indptr = np.zeros(len(feature_lists) + 1, dtype=np.int32)
+    np.cumsum(np.bincount(rows[known], minlength=len(feature_lists)), out=indptr[1:])
+    matrix = sparse.csr_matrix((np.ones(int(known.sum()), dtype=dtype), columns[known], indptr),
                                shape=(len(feature_lists), len(vocabulary)))
     matrix.sum_duplicates()
     return matrix
@@ -309,15 +311,23 @@ def count_features(vocabulary: dict[str, int], feature_lists: list[list[str]], d
 def tfidf_weights(counts, weighting: TfidfTransformer):
     """``weighting.transform(counts)``, in place, without its per-call input checks.
 
-    The checks cost about 0.3 ms a call, most of the model's time on a one-paragraph request;
-    the arithmetic is the transformer's own (a test pins the two equal).
+    The checks cost more than all the arithmetic of a one-paragraph request. The steps are the
+    transformer's own, in the same precision (float32 squares summed in float64, row by row, as
+    scikit-learn's l2 normalisation does), so the result is the same to the bit (a test pins it).
     """
+    data = counts.data
     if weighting.sublinear_tf:
-        np.log(counts.data, out=counts.data)
-        counts.data += 1.0
+        np.log(data, out=data)
+        data += 1.0
     if weighting.use_idf:
-        counts.data *= weighting.idf_[counts.indices]
-    return normalize(counts, norm=weighting.norm, copy=False) if weighting.norm else counts
+        data *= weighting.idf_[counts.indices]
+    if weighting.norm == "l2":
+        rows = np.repeat(np.arange(counts.shape[0]), np.diff(counts.indptr))
+        norms = np.sqrt(np.bincount(rows, weights=(data * data).astype(np.float64), minlength=counts.shape[0]))
+        np.divide(data, np.where(norms == 0.0, 1.0, norms)[rows], out=data, casting="unsafe")
+    elif weighting.norm is not None:
+        return normalize(counts, norm=weighting.norm, copy=False)
+    return counts
 
 
 def check_options(k, threshold) -> tuple[int, float | None]:

@@ -7,7 +7,7 @@ for bad input; nothing answers with an HTML page or a traceback.
 
 Layout: ``model_holder`` and ``feedback_store`` own the long-lived resources (in
 ``app.extensions``), ``errors`` the JSON error answers, ``validation`` the checks of request
-bodies, and one blueprint per concern: ``suggest`` (/suggest, /tags, /model), ``health``,
+bodies, and one blueprint per concern: ``suggest`` (/suggest, /tags, /model), ``annotate``, ``health``,
 ``feedback``, ``admin`` and ``page`` (/ and /openapi.json).
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 from flask import Flask
 
 from .. import config
-from . import admin, errors, feedback, feedback_store, health, model_holder, page, suggest
+from . import admin, annotate, errors, feedback, feedback_store, health, model_holder, page, suggest
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -34,6 +34,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     model_holder.init_app(app)
     feedback_store.init_app(app)
     errors.init_app(app)
-    for blueprint in (suggest.bp, health.bp, feedback.bp, admin.bp, page.bp):
+    for blueprint in (suggest.bp, annotate.bp, health.bp, feedback.bp, admin.bp, page.bp):
         app.register_blueprint(blueprint)
     return app

@@ -26,10 +26,11 @@ def openapi_document(config: Mapping) -> dict:
     return {
         "openapi": OPENAPI_VERSION,
         "info": dict(INFO),
-        "paths": {**_suggest_paths(), **_service_paths(), **_write_paths()},
+        "paths": {**_suggest_paths(), **_annotate_paths(), **_service_paths(), **_write_paths()},
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": {**_suggest_schemas(config), **_service_schemas(), **_feedback_schemas(config),
+            "schemas": {**_suggest_schemas(config), **_annotate_schemas(config), **_service_schemas(),
+                        **_feedback_schemas(config),
                         **_admin_and_error_schemas()},
         },
     }
@@ -75,6 +76,20 @@ def _suggest_paths() -> dict:
                                                      "type": "object", "required": ["version"],
                                                      "properties": {"version": {"type": "string"}}}}}},
                                          "503": _error_response(NO_MODEL)}}},
+    }
+
+
+def _annotate_paths() -> dict:
+    """/annotate."""
+    return {
+        "/annotate": {"post": {
+            "summary": "A draft post in the blog format: its blocks, their ranked tags and drafted tag lines",
+            "requestBody": _json_body("AnnotateRequest"),
+            "responses": {"200": _json("AnnotateResponse", "The blocks in draft order, the post tags and the post "
+                                                           "with its tag lines."),
+                          "400": _bad_input(), "413": _error_response("Body over the size limit."),
+                          "415": _error_response("Not JSON."),
+                          "503": _error_response(NO_MODEL)}}},
     }
 
 
@@ -160,6 +175,53 @@ def _suggest_schemas(config: Mapping) -> dict:
                     "type": "object", "required": ["suggestions"],
                     "properties": {"suggestions": {"type": "array",
                                                    "items": {"$ref": "#/components/schemas/Suggestion"}}}}},
+            },
+        },
+    }
+
+
+def _annotate_schemas(config: Mapping) -> dict:
+    """AnnotateRequest (with the configured limits), AnnotatedBlock and AnnotateResponse."""
+    suggestions = {"type": "array", "items": {"$ref": "#/components/schemas/Suggestion"}}
+    lines = {"type": "array", "items": {"type": "string"}}
+    nullable = {"type": "string", "nullable": True}
+    return {
+        "AnnotateRequest": {
+            "type": "object", "additionalProperties": False, "required": ["text"],
+            "properties": {
+                "text": {**_text(config), "description": "A draft post in the blog format (docs/FORMAT.md): "
+                                                         "quoted tweets, paragraphs, maybe some tag lines."},
+                "k": {"type": "integer", "minimum": 1, "maximum": config["MAX_K"], "nullable": True,
+                      "description": "At most this many tags per block; null or absent: the model's default."},
+            },
+        },
+        "AnnotatedBlock": {
+            "type": "object",
+            "required": ["line_number", "paragraphs", "tags", "alternatives", "line", "drafted", "summary", "written"],
+            "properties": {
+                "line_number": {"type": "integer", "description": "Line of the draft the block starts on."},
+                "paragraphs": lines, "written": {**lines, "description": "The tag lines the draft closed it with."},
+                "tags": {**suggestions, "description": "Block tags that clear their thresholds, best first."},
+                "alternatives": {**suggestions, "description": "The best block tags at any score."},
+                "line": {**nullable, "description": "The block's tag line: as written, drafted, or null "
+                                                    "when no tag fits."},
+                "drafted": {"type": "boolean", "description": "False when the draft's own line is kept."},
+                "summary": {**nullable, "description": "The drafted summary, from the block's own words."},
+            },
+        },
+        "AnnotateResponse": {
+            "type": "object",
+            "required": ["model", "blocks", "post_tags", "post_tag_lines", "post_tags_drafted", "header", "footer",
+                         "blank_lines", "post"],
+            "properties": {
+                "model": {"type": "string"},
+                "blocks": {"type": "array", "items": {"$ref": "#/components/schemas/AnnotatedBlock"}},
+                "post_tags": {**suggestions, "description": "Post tags suggested for the whole post."},
+                "post_tag_lines": {**lines, "description": "The bare tag lines that end the post: as written, "
+                                                            "else drafted."},
+                "post_tags_drafted": {"type": "boolean"},
+                "header": lines, "footer": lines, "blank_lines": {"type": "boolean"},
+                "post": {"type": "string", "description": "The whole post in the blog format with the tag lines."},
             },
         },
     }

@@ -1,0 +1,76 @@
+"""The page's draft mode, end to end in headless chromium against the production server: paste a
+post, see one tag line per block, edit one, copy the finished post. And errors in Japanese."""
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import WebDriverWait
+
+from tests.test_annotate import NATO, SWAP
+
+pytestmark = pytest.mark.browser
+
+EDITED = "#捕虜交換(コワレンコ氏「捕虜の最後の一人が家に帰るまで」・編集済み)"
+
+
+def _find(browser, testid):
+    return browser.find_element(By.CSS_SELECTOR, f"[data-testid={testid}]")
+
+
+def _paste(browser, testid, text):
+    browser.execute_script("const area = arguments[0]; area.value = arguments[1];"
+                           "area.dispatchEvent(new Event('input'));", _find(browser, testid), text)
+
+
+def test_draft_mode_drafts_edits_and_copies_a_post(live_server, browser):
+    browser.get(live_server["url"] + "/")
+    assert not _find(browser, "draft-text").is_displayed()
+    _find(browser, "tab-draft").click()
+    assert _find(browser, "draft-text").is_displayed() and not _find(browser, "text").is_displayed()
+    _paste(browser, "draft-text", f"{SWAP}\n\n{NATO}\n")
+    _find(browser, "annotate").click()
+    wait = WebDriverWait(browser, 20)
+    wait.until(lambda driver: len(driver.find_elements(By.CSS_SELECTOR, "[data-testid=block]")) == 2)
+
+    lines = browser.find_elements(By.CSS_SELECTOR, "[data-testid=block-line]")
+    values = [line.get_attribute("value") for line in lines]
+    assert values[0].startswith("#捕虜交換(") and values[1].startswith("#NATO(")
+    assert all(box.find_elements(By.CSS_SELECTOR, "[data-testid=alternative]")
+               for box in browser.find_elements(By.CSS_SELECTOR, "[data-testid=block]"))
+    assert "ブロック" in _find(browser, "draft-status").text
+
+    lines[0].send_keys(Keys.CONTROL, "a")
+    lines[0].send_keys(Keys.DELETE)
+    lines[0].send_keys(EDITED)
+    # Headless chromium may refuse the clipboard: a stub records what the page copies.
+    browser.execute_script("Object.defineProperty(navigator, 'clipboard', {configurable: true, value: "
+                           "{writeText: async (text) => { window.copied = text; }}});")
+    _find(browser, "copy").click()
+    wait.until(lambda driver: driver.execute_script("return window.copied"))
+    copied = browser.execute_script("return window.copied")
+    assert copied == _find(browser, "finished").get_attribute("value")
+    # The draft had blank lines: the finished post keeps one between every two lines.
+    assert "\n\n" in copied
+    assert [line for line in copied.split("\n") if line] == [*SWAP.split("\n"), EDITED, *NATO.split("\n"), values[1],
+                                  _find(browser, "post-tag-line").get_attribute("value")]
+    assert "コピーしました" in _find(browser, "draft-status").text
+    severe = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
+    assert severe == []
+
+
+def test_the_page_says_errors_in_japanese(live_server, browser):
+    browser.get(live_server["url"] + "/")
+    _find(browser, "text").send_keys("ロシア軍が東部の発電所を攻撃した。")
+    k = browser.find_element(By.ID, "k")
+    k.clear()
+    k.send_keys("99")
+    _find(browser, "suggest").click()
+    wait = WebDriverWait(browser, 20)
+    wait.until(lambda driver: "error" in _find(driver, "status").get_attribute("class"))
+    assert _find(browser, "status").text == "件数は1から50までの整数で指定してください"
+
+    _find(browser, "tab-draft").click()
+    _paste(browser, "draft-text", "#NATO(要約)\n北大西洋条約機構は防空ミサイルを調達する。")
+    _find(browser, "annotate").click()
+    wait.until(lambda driver: "error" in _find(driver, "draft-status").get_attribute("class"))
+    message = _find(browser, "draft-status").text
+    assert message.startswith("下書きを読み取れません") and not any("a" <= c.lower() <= "z" for c in message)
