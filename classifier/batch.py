@@ -73,19 +73,20 @@ def suggest(model: HashtagModel, texts: Iterable[str], chunk_size: int = BATCH_S
         yield from results
 
 
-def predict_proba(model: HashtagModel, texts: Sequence[str], jobs: int = 1, dask_scheduler: str | None = None,
-                  model_dir: str | os.PathLike | None = None, chunk_size: int = BATCH_SIZE) -> np.ndarray:
-    """``model.predict_proba(texts)``, computed in parallel: for ``evaluate`` on a large corpus.
+def decide(model: HashtagModel, texts: Sequence[str], k: int | None = None, threshold: float | None = None,
+           jobs: int = 1, dask_scheduler: str | None = None, model_dir: str | os.PathLike | None = None,
+           chunk_size: int = BATCH_SIZE) -> tuple[np.ndarray, np.ndarray]:
+    """``model.decide(texts, k, threshold)``, computed in parallel: for ``evaluate`` on a large corpus.
 
-    Pass the result as ``probabilities=`` to ``classifier.evaluate.build_report`` (or ``score``).
+    Pass the result as ``decisions=`` to ``classifier.report.build_report`` (or ``evaluate.score``).
     """
-    if not is_parallel(jobs, dask_scheduler):
-        return model.predict_proba(list(texts))
-    if not len(texts):
-        return np.zeros((0, len(model.classes_)))
+    model.decide(["確認"], k, threshold)  # bad k or threshold: fail now, not in a worker
+    if not is_parallel(jobs, dask_scheduler) or not len(texts):
+        return model.decide(list(texts), k, threshold)
     with _workers(model, jobs, dask_scheduler, model_dir) as (parallel, handle):
-        parts = list(parallel(_delayed(_predict_chunk)(handle, chunk) for chunk in chunked(texts, chunk_size)))
-    return np.vstack(parts)
+        parts = list(parallel(_delayed(_decide_chunk)(handle, chunk, k, threshold)
+                              for chunk in chunked(texts, chunk_size)))
+    return np.vstack([p for p, _ in parts]), np.vstack([kept for _, kept in parts])
 
 
 def chunked(items: Iterable, size: int) -> Iterator[list]:
@@ -184,5 +185,5 @@ def _suggest_chunk(handle, texts: list[str], options: dict) -> list[list[dict]]:
     return _resolve(handle).suggest(texts, **options)
 
 
-def _predict_chunk(handle, texts: list[str]) -> np.ndarray:
-    return _resolve(handle).predict_proba(texts)
+def _decide_chunk(handle, texts: list[str], k, threshold) -> tuple[np.ndarray, np.ndarray]:
+    return _resolve(handle).decide(texts, k, threshold)

@@ -17,7 +17,8 @@ def platt(decision: np.ndarray, positive: np.ndarray) -> tuple[float, float]:
     """Sigmoid parameters (a, b) with P = sigmoid(a * decision + b), fitted on out-of-fold scores."""
     if positive.min() == positive.max():
         return (0.0, 10.0 if positive[0] else -10.0)
-    fitted = LogisticRegression(C=1e4, solver="lbfgs").fit(decision.reshape(-1, 1), positive)
+    # Newton steps on two parameters converge in a few iterations, where lbfgs takes dozens.
+    fitted = LogisticRegression(C=1e4, solver="newton-cholesky").fit(decision.reshape(-1, 1), positive)
     return (float(fitted.coef_[0, 0]), float(fitted.intercept_[0]))
 
 
@@ -72,3 +73,26 @@ def conditional_frequencies(block: np.ndarray, post: np.ndarray) -> np.ndarray:
     counts = block.T.astype(np.float64) @ post.astype(np.float64)
     totals = block.sum(axis=0).astype(np.float64)[:, None]
     return np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
+
+
+def block_decisions(probabilities: np.ndarray, thresholds: np.ndarray, topic: np.ndarray | None,
+                    top_threshold: float | None, topic_gate: float | None, topic_floor: float) -> np.ndarray:
+    """Which block tags a text gets at the model's own operating point: a bool matrix.
+
+    Without ``top_threshold`` a tag is given when it clears its own threshold. With it, the best
+    tag is given when it scores ``top_threshold`` or more, or when the text is on the model's
+    topics (``topic`` at least ``topic_gate``) and the best tag scores ``topic_floor`` or more:
+    a real paragraph on a known topic often has weak words, and its best tag is then right but
+    low. Further tags still need their own thresholds, and come only with the best one.
+    """
+    kept = probabilities >= thresholds
+    if top_threshold is None or not len(probabilities):
+        return kept
+    rows, best = np.arange(len(probabilities)), probabilities.argmax(axis=1)
+    first = probabilities[rows, best]
+    given = first >= top_threshold
+    if topic is not None:
+        given |= (topic >= topic_gate) & (first >= topic_floor)
+    kept &= given[:, None]
+    kept[rows, best] = given
+    return kept

@@ -165,7 +165,7 @@ def _write_suggestions(batch, results):
 
 def run_evaluate(args) -> int:
     """Score a model (or cross-validate) on a labelled corpus; print a short table, write a report."""
-    from .batch import is_parallel, predict_proba
+    from .batch import decide, is_parallel
     from .crossval import cross_validate_report
     from .persist import load_model
     from .report import HTML_FILE, build_report, format_cv, format_summary, write_report
@@ -187,17 +187,17 @@ def run_evaluate(args) -> int:
         # The model in use: the promoted one when there is a pointer, else the default folder.
         model_dir = args.model or str(model_in_use())
         model, metadata = load_model(model_dir)
-        probabilities = None
+        decisions = None
         if is_parallel(args.jobs, args.dask_scheduler):
-            probabilities = predict_proba(model, [e.text for e in examples], jobs=args.jobs,
-                                          dask_scheduler=args.dask_scheduler, model_dir=model_dir)
+            decisions = decide(model, [e.text for e in examples], k=args.k, threshold=args.threshold, jobs=args.jobs,
+                               dask_scheduler=args.dask_scheduler, model_dir=model_dir)
         baseline = None
         if args.baseline:
             baseline_model, baseline_metadata = load_model(args.baseline)
             baseline = (baseline_model, baseline_metadata, args.baseline)
         report, errors = build_report(model, examples, k=args.k, threshold=args.threshold, metadata=metadata,
                                       model_dir=model_dir, data_paths=args.data, baseline=baseline,
-                                      probabilities=probabilities, progress=stderr_progress)
+                                      decisions=decisions, progress=stderr_progress)
         print(format_summary(report))
     if args.report_dir:
         paths = write_report(args.report_dir, report, errors)

@@ -74,24 +74,25 @@ def evaluation_tags(model: HashtagModel, examples: Sequence) -> dict:
             if has_post_tags or model.scopes_[tag] != "post" or tag in seen}
 
 
-def predict_in_batches(model: HashtagModel, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
-    """``model.predict_proba`` in batches, saying how far it got when the input is large."""
+def decide_in_batches(model: HashtagModel, texts: Sequence[str], k: int | None = None, threshold: float | None = None,
+                      progress: Progress | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``model.decide`` in batches, saying how far it got when the input is large."""
     say = progress or _quiet
-    if len(texts) <= BATCH_SIZE:
-        return model.predict_proba(texts)
     parts = []
     for start in range(0, len(texts), BATCH_SIZE):
-        parts.append(model.predict_proba(texts[start:start + BATCH_SIZE]))
-        say(f"scored {min(start + BATCH_SIZE, len(texts))}/{len(texts)} texts")
-    return np.vstack(parts)
+        parts.append(model.decide(texts[start:start + BATCH_SIZE], k, threshold))
+        if len(texts) > BATCH_SIZE:
+            say(f"scored {min(start + BATCH_SIZE, len(texts))}/{len(texts)} texts")
+    return np.vstack([p for p, _ in parts]), np.vstack([kept for _, kept in parts])
 
 
 def score(model: HashtagModel, examples: Sequence, k: int | None = None, threshold: float | None = None,
-          tags: dict | None = None, probabilities: np.ndarray | None = None,
+          tags: dict | None = None, decisions: tuple[np.ndarray, np.ndarray] | None = None,
           progress: Progress | None = None) -> Scored:
     """Score ``examples`` once; every metric, curve and error list is read off the result.
 
-    probabilities : the model's ``predict_proba`` for the examples (``classes_`` order), if known.
+    decisions : ``model.decide(texts, k, threshold)`` for the examples, if known (from parallel
+        workers): the probabilities and what the model suggests, in ``classes_`` order.
     tags : tag -> scope to evaluate on (default: ``evaluation_tags``); tags the model lacks
         score 0 and are never suggested.
     """
@@ -101,8 +102,9 @@ def score(model: HashtagModel, examples: Sequence, k: int | None = None, thresho
     tags = dict(tags) if tags is not None else evaluation_tags(model, examples)
     if not tags:
         raise ValueError("no tags to evaluate on: the model knows none of the corpus's tags")
-    if probabilities is None:
-        probabilities = predict_in_batches(model, [e.text for e in examples], progress)
+    if decisions is None:
+        decisions = decide_in_batches(model, [e.text for e in examples], k, threshold, progress)
+    probabilities, kept = decisions
     n_classes = len(model.classes_)
     if probabilities.shape != (len(examples), n_classes):
         raise ValueError(f"probabilities must have shape ({len(examples)}, {n_classes}), got {probabilities.shape}")
@@ -111,11 +113,12 @@ def score(model: HashtagModel, examples: Sequence, k: int | None = None, thresho
     model_index = {tag: j for j, tag in enumerate(model.classes_)}
     known = np.array([tag in model_index for tag in columns], dtype=bool)
     P = np.zeros((len(examples), len(columns)), dtype=np.float64)
+    predicted = np.zeros(P.shape, dtype=bool)
     cutoffs = np.full(len(columns), np.inf)
     for c, tag in enumerate(columns):
         if tag in model_index:
             j = model_index[tag]
-            P[:, c] = probabilities[:, j]
+            P[:, c], predicted[:, c] = probabilities[:, j], kept[:, j]
             cutoffs[c] = model.thresholds_[j] if threshold is None else float(threshold)
 
     column_index = {tag: c for c, tag in enumerate(columns)}
@@ -129,7 +132,6 @@ def score(model: HashtagModel, examples: Sequence, k: int | None = None, thresho
     order = np.argsort(-np.where(known, P, -1.0), axis=1, kind="stable")
     top_k = np.zeros(P.shape, dtype=bool)
     np.put_along_axis(top_k, order[:, :k], True, axis=1)
-    predicted = top_k & (P >= cutoffs)
     return Scored(columns, tags, known, P, gold, predicted, top_k, cutoffs, k,
                   None if threshold is None else float(threshold))
 

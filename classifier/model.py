@@ -25,6 +25,7 @@ from . import calibration
 from .config import MIN_COUNT
 from .metrics import label_scores
 from .text import Tokenizer
+from .text import normalize as normalize_text
 
 
 class HashtagModel(BaseEstimator):
@@ -45,13 +46,21 @@ class HashtagModel(BaseEstimator):
     threshold : the global threshold; None learns it by cross-validation.
     per_tag_thresholds : learn a threshold per tag (tags with fewer than ``min_threshold_support``
         examples keep the global one).
+    paragraphs : also learn from each paragraph of a multi-paragraph text, with the text's
+        learned tags: users send paragraphs, and a block's words are spread over its paragraphs.
+    top_threshold, topic_gate, topic_floor : when to suggest (``calibration.block_decisions``):
+        the best block tag is given at ``top_threshold``, or when a second model of the same kind
+        ("is this text on any learned block tag?", trained on tagged texts) scores at least
+        ``topic_gate`` and the best tag at least ``topic_floor``. ``top_threshold`` None: every
+        tag by its own threshold; ``topic_gate`` None: no topic model.
     random_state : seed for everything random.
     """
 
     def __init__(self, form="surface", pos="all", ngram_range=(1, 1), min_df=1, max_df=1.0,
-                 sublinear_tf=True, max_features=None, loss="hinge", C=1.0, class_weight="balanced",
+                 sublinear_tf=True, max_features=None, loss="hinge", C=0.1, class_weight="balanced",
                  min_count=MIN_COUNT, tags=None, cv=5, k=5, threshold=None, per_tag_thresholds=True,
-                 min_threshold_support=10, random_state=0):
+                 min_threshold_support=10, paragraphs=True, top_threshold=0.7, topic_gate=0.99, topic_floor=0.03,
+                 random_state=0):
         self.form = form
         self.pos = pos
         self.ngram_range = ngram_range
@@ -69,6 +78,10 @@ class HashtagModel(BaseEstimator):
         self.threshold = threshold
         self.per_tag_thresholds = per_tag_thresholds
         self.min_threshold_support = min_threshold_support
+        self.paragraphs = paragraphs
+        self.top_threshold = top_threshold
+        self.topic_gate = topic_gate
+        self.topic_floor = topic_floor
         self.random_state = random_state
 
     def build_tokenizer(self) -> Tokenizer:
@@ -102,19 +115,31 @@ class HashtagModel(BaseEstimator):
         say = progress or (lambda message: None)
         started = time.perf_counter()
         texts, label_sets = _checked_input(texts, y)
-        Y = self._fit_labels(label_sets, scopes or {})
+        scopes = scopes or {}
+        Y = self._fit_labels(label_sets, scopes)
+        groups = np.asarray(groups if groups is not None else np.arange(len(texts)), dtype=object)
+        # Texts with a block tag, learned or not, teach the topic model; post-tag-only stretches do not.
+        tagged = np.array([any(scopes.get(t, "block") == "block" for t in labels) for labels in label_sets])
+        given = np.ones(len(texts), dtype=bool)  # the texts as given, not paragraphs taken from them
+        if self.paragraphs:
+            texts, Y, groups, tagged = _with_paragraphs(texts, Y, groups, tagged)
+            given = np.arange(len(texts)) < len(given)
         say(f"tokenizing {len(texts)} texts")
         self.features_ = self.build_features()
         X = self.features_.fit_transform(texts)
         self.feature_names_ = self.features_["counts"].get_feature_names_out()
         say(f"calibrating {len(self.linear_columns_)} tags on {self.cv}-fold out-of-fold scores")
-        self._fit_scores(X, Y, groups)
+        self._fit_scores(X, Y, groups, tagged, given)
         say(f"fitting {len(self.linear_columns_)} tags on all {len(texts)} texts")
         coef, intercept = self._fit_linear(X, Y[:, self.linear_columns_])
         # Fortran order makes ``coef_.T`` contiguous, which is the layout the product X @ coef_.T
         # wants: no copy of the weights on every call.
         self.coef_ = np.asfortranarray(coef, dtype=np.float32)
         self.intercept_ = intercept.astype(np.float32)
+        if self.topic_gate is not None:
+            on_topic = Y[:, self.linear_columns_].any(axis=1, keepdims=True).astype(np.int8)
+            coef, intercept = self._fit_linear(X[tagged], on_topic[tagged])
+            self.topic_coef_, self.topic_intercept_ = coef[0].astype(np.float32), float(intercept[0])
         self.n_features_ = X.shape[1]
         self.fit_seconds_ = round(time.perf_counter() - started, 3)
         return self
@@ -151,32 +176,48 @@ class HashtagModel(BaseEstimator):
                                                                      Y[:, self.post_columns_])
         return Y
 
-    def _fit_scores(self, X, Y: np.ndarray, groups) -> None:
-        """Sigmoids and thresholds, all learned from out-of-fold decision values."""
+    def _fit_scores(self, X, Y: np.ndarray, groups, tagged: np.ndarray, given: np.ndarray) -> None:
+        """Sigmoids, thresholds and the topic model's sigmoid, all from out-of-fold decision values.
+
+        Thresholds are learned on the texts as given: they decide the further tags of a text,
+        which paragraphs taken from a block would set too low (a block's paragraphs share its tags
+        but few of its words). The best tag of a paragraph has its own rule.
+        """
         linear_Y = Y[:, self.linear_columns_]
         decision = self._out_of_fold_decision(X, linear_Y, groups)
         self.calibration_ = calibration.platt_columns(decision, linear_Y)
         linear_probabilities = calibration.apply_sigmoids(decision, self.calibration_)
         self.thresholds_ = np.zeros(len(self.classes_))
         self.threshold_, self.thresholds_[self.linear_columns_] = calibration.learn_thresholds(
-            linear_probabilities, linear_Y, self.threshold, self.per_tag_thresholds, self.min_threshold_support)
+            linear_probabilities[given], linear_Y[given], self.threshold, self.per_tag_thresholds,
+            self.min_threshold_support)
+        topic = None
+        if self.topic_gate is not None:
+            on_topic = linear_Y.any(axis=1, keepdims=True).astype(np.int8)
+            topic_decision = self._out_of_fold_decision(X, on_topic, groups, fit_rows=tagged)
+            self.topic_calibration_ = calibration.platt_columns(topic_decision[tagged], on_topic[tagged])
+            topic = calibration.apply_sigmoids(topic_decision, self.topic_calibration_)[:, 0]
+        block_kept = self._block_decisions(linear_probabilities, topic)
         # The derived post-tag scores get their own sigmoid, on the same out-of-fold scores.
         derived = calibration.logit(self._derived_post_scores(linear_probabilities))
         self.post_calibration_ = calibration.platt_columns(derived, Y[:, self.post_columns_])
-        probabilities = self._compose(linear_probabilities)
+        probabilities = self._compose(linear_probabilities, block_kept)
         if len(self.post_columns_):
             _, self.thresholds_[self.post_columns_] = calibration.learn_thresholds(
-                probabilities[:, self.post_columns_], Y[:, self.post_columns_], self.threshold_,
+                probabilities[given][:, self.post_columns_], Y[given][:, self.post_columns_], self.threshold_,
                 self.per_tag_thresholds, self.min_threshold_support)
-        self.cv_scores_ = label_scores(probabilities, Y, self.thresholds_)
+        self.cv_scores_ = label_scores(self._kept(probabilities, block_kept, None)[given], Y[given])
 
-    def _out_of_fold_decision(self, X, Y: np.ndarray, groups) -> np.ndarray:
-        groups = np.asarray(groups if groups is not None else np.arange(X.shape[0]), dtype=object)
+    def _out_of_fold_decision(self, X, Y: np.ndarray, groups: np.ndarray, fit_rows=None) -> np.ndarray:
+        """Decision values of every row from models fitted on the other folds (on their
+        ``fit_rows`` only, when given); folds never split a post."""
         n_folds = min(self.cv, len(set(groups)))
         if n_folds < 2:
             raise ValueError(f"calibration needs texts from at least 2 posts, got {len(set(groups))}")
         decision = np.zeros(Y.shape, dtype=np.float64)
         for train, test in group_folds(groups, n_folds, self.random_state):
+            if fit_rows is not None:
+                train = train[fit_rows[train]]
             coef, intercept = self._fit_linear(X[train], Y[train])
             decision[test] = X[test] @ coef.T + intercept
         return decision
@@ -214,28 +255,62 @@ class HashtagModel(BaseEstimator):
         counts = count_features(counter.vocabulary_, counter.analyzer.feature_lists(texts), counter.dtype)
         return tfidf_weights(counts, self.features_["tfidf"])
 
-    def predict_proba(self, texts: Sequence[str], X=None) -> np.ndarray:
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """Calibrated probability of every tag (columns in ``classes_`` order) for each text."""
-        if X is None:
-            X = self.transform(texts)
-        decision = np.asarray(X @ self.coef_.T) + self.intercept_
-        return self._compose(calibration.apply_sigmoids(decision, self.calibration_))
+        return self._decide(self.transform(texts), None, None)[0]
 
-    def _compose(self, linear_probabilities: np.ndarray) -> np.ndarray:
+    def decide(self, texts: Sequence[str], k: int | None = None, threshold: float | None = None):
+        """(probabilities, kept): every tag's score, and which tags ``suggest`` gives each text.
+
+        threshold None is the model's own operating point (``calibration.block_decisions`` for
+        block tags, learned thresholds for post tags); a number applies to every tag instead
+        (0 ranks every tag). At most the k best-scored tags are kept.
+        """
+        k, threshold = check_options(self.k if k is None else k, threshold)
+        return self._decide(self.transform(texts), k, threshold)
+
+    def _decide(self, X, k: int | None, threshold: float | None):
+        decision = np.asarray(X @ self.coef_.T) + self.intercept_
+        linear_probabilities = calibration.apply_sigmoids(decision, self.calibration_)
+        topic = None
+        if self.topic_gate is not None:
+            topic_decision = np.asarray(X @ self.topic_coef_).reshape(-1, 1) + self.topic_intercept_
+            topic = calibration.apply_sigmoids(topic_decision, self.topic_calibration_)[:, 0]
+        block_kept = self._block_decisions(linear_probabilities, topic)
+        probabilities = self._compose(linear_probabilities, block_kept)
+        if k is None:
+            return probabilities, None
+        kept = self._kept(probabilities, block_kept, threshold)
+        beyond_k = np.argsort(-probabilities, axis=1, kind="stable")[:, k:]
+        np.put_along_axis(kept, beyond_k, False, axis=1)
+        return probabilities, kept
+
+    def _block_decisions(self, linear_probabilities: np.ndarray, topic: np.ndarray | None) -> np.ndarray:
+        return calibration.block_decisions(linear_probabilities, self.thresholds_[self.linear_columns_], topic,
+                                           self.top_threshold, self.topic_gate, self.topic_floor)
+
+    def _kept(self, probabilities: np.ndarray, block_kept: np.ndarray, threshold: float | None) -> np.ndarray:
+        if threshold is not None:
+            return probabilities >= threshold
+        kept = np.zeros(probabilities.shape, dtype=bool)
+        kept[:, self.linear_columns_] = block_kept
+        kept[:, self.post_columns_] = probabilities[:, self.post_columns_] >= self.thresholds_[self.post_columns_]
+        return kept
+
+    def _compose(self, linear_probabilities: np.ndarray, block_kept: np.ndarray) -> np.ndarray:
         """All tags' scores from the linear tags' probabilities.
 
         A post tag is a theme of a whole post, not something a paragraph says, so its score is
         derived: the strongest block tag's probability times how often posts with that block
-        tag carry the post tag, calibrated. A text that clears no block tag's threshold is on
-        none of the post's topics, so its post tags score 0: they come only with a block tag.
+        tag carry the post tag, calibrated. A text given no block tag is on none of the post's
+        topics, so its post tags score 0: they come only with a block tag.
         """
         full = np.empty((linear_probabilities.shape[0], len(self.classes_)), dtype=np.float64)
         full[:, self.linear_columns_] = linear_probabilities
         if len(self.post_columns_):
             derived = calibration.logit(self._derived_post_scores(linear_probabilities))
             scores = calibration.apply_sigmoids(derived, self.post_calibration_)
-            on_topic = (linear_probabilities >= self.thresholds_[self.linear_columns_]).any(axis=1)
-            full[:, self.post_columns_] = scores * on_topic[:, None]
+            full[:, self.post_columns_] = scores * block_kept.any(axis=1)[:, None]
         return full
 
     def _derived_post_scores(self, linear_probabilities: np.ndarray) -> np.ndarray:
@@ -246,17 +321,15 @@ class HashtagModel(BaseEstimator):
                 explain: bool | int = False) -> list[list[dict]]:
         """Ranked suggestions per text: ``{"tag", "score", "scope"}`` (and ``"terms"``).
 
-        threshold None uses the learned per-tag thresholds; a number applies to every tag
-        (0 ranks every tag, no abstention). k None uses the model's default.
+        threshold None is the model's own operating point; a number applies to every tag (0
+        ranks every tag, no abstention). k None uses the model's default.
         """
         k, threshold = check_options(self.k if k is None else k, threshold)
         X = self.transform(texts)
-        probabilities = self.predict_proba(texts, X)
-        cutoffs = self.thresholds_ if threshold is None else np.full(len(self.classes_), threshold)
+        probabilities, kept = self._decide(X, k, threshold)
         ranked = np.argsort(-probabilities, axis=1, kind="stable")[:, :k]
-        scores = np.take_along_axis(probabilities, ranked, axis=1)
-        kept = scores >= cutoffs[ranked]
-        rounded = np.round(scores, 4)
+        rounded = np.round(np.take_along_axis(probabilities, ranked, axis=1), 4)
+        kept = np.take_along_axis(kept, ranked, axis=1)
         names, results = self.classes_.tolist(), []
         for i in range(len(probabilities)):
             columns = ranked[i][kept[i]].tolist()
@@ -359,6 +432,21 @@ def _checked_texts(texts) -> list[str]:
         if type(text) is not str:
             raise ValueError(f"text {i} must be a string, got {type(text).__name__}")
     return texts
+
+
+def _with_paragraphs(texts: list[str], Y: np.ndarray, groups: np.ndarray, tagged: np.ndarray):
+    """The texts, then each paragraph (line) of every multi-line text as a text of its own,
+    with that text's labels, post and taggedness. Lines with no text left once normalised (a
+    tweet's attribution line) are left out."""
+    lines, owners = [], []
+    for i, text in enumerate(texts):
+        if "\n" in text:
+            kept = [line for line in text.split("\n") if normalize_text(line)]
+            if len(kept) > 1:
+                lines += kept
+                owners += [i] * len(kept)
+    rows = np.concatenate([np.arange(len(texts)), np.asarray(owners, dtype=np.intp)])
+    return texts + lines, Y[rows], groups[rows], tagged[rows]
 
 
 def fit_examples(model: HashtagModel, examples: Sequence, progress=None) -> HashtagModel:

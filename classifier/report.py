@@ -9,7 +9,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Sequence
 
-import numpy as np
 
 from .evaluate import (LOWER_IS_BETTER, METRIC_KEYS, Progress, Scored, _metrics, _quiet, applicable_metrics,
                        describe_corpus, error_records, evaluation_tags, flat_scores, score, threshold_curve,
@@ -66,7 +65,7 @@ def model_summary(model: HashtagModel, metadata: dict | None, directory=None) ->
 
 def build_report(model: HashtagModel, examples: Sequence, k: int | None = None, threshold: float | None = None,
                  metadata: dict | None = None, model_dir=None, data_paths: Sequence | None = None,
-                 baseline: tuple | None = None, probabilities: np.ndarray | None = None,
+                 baseline: tuple | None = None, decisions: tuple | None = None,
                  progress: Progress | None = None) -> tuple[dict, list[dict]]:
     """The whole evaluation: report (report.json) and error records (errors.jsonl), worst first.
 
@@ -79,7 +78,7 @@ def build_report(model: HashtagModel, examples: Sequence, k: int | None = None, 
     if baseline is not None:
         tags = {**tags, **{t: s for t, s in evaluation_tags(baseline[0], examples).items() if t not in tags}}
     say(f"scoring {len(examples)} texts on {len(tags)} tags")
-    scored = score(model, examples, k, threshold, tags, probabilities, say)
+    scored = score(model, examples, k, threshold, tags, decisions, say)
     metrics = _metrics(scored)
     errors = error_records(scored, examples)
     corpus = describe_corpus(examples, tags, list(model.classes_))
