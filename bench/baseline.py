@@ -1,7 +1,7 @@
 """The peer to beat: the textbook implementation a user would otherwise write.
 
 ``TfidfVectorizer`` with a Python callable that returns fugashi surfaces, a ``LogisticRegression``
-over the block tags (tags with at least ``HashtagModel().min_count`` examples, plus "no tag"),
+over the block tags (tags with at least ``classifier.config.MIN_COUNT`` examples, plus "no tag"),
 trained on the same posts, served by Flask's development server with threads. Nothing here is
 tuned: it is what the tutorials show.
 
@@ -94,12 +94,14 @@ def create_app(model: dict):
 def main(argv=None) -> int:
     import joblib
 
+    from classifier.config import HOLDOUT, MIN_COUNT
+
     parser = argparse.ArgumentParser(prog="bench/baseline.py", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     train_parser = commands.add_parser("train")
     train_parser.add_argument("--data", nargs="+", required=True)
     train_parser.add_argument("--out", required=True)
-    train_parser.add_argument("--holdout", type=float, default=0.2, help="the same held-out posts as train.py")
+    train_parser.add_argument("--holdout", type=float, default=HOLDOUT, help="the same held-out posts as train.py")
     serve_parser = commands.add_parser("serve")
     serve_parser.add_argument("--model", required=True)
     serve_parser.add_argument("--host", default="127.0.0.1")
@@ -107,14 +109,13 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     if args.command == "train":
-        from classifier.corpus import load_corpus
-        from classifier.model import HashtagModel
+        from classifier import load_corpus
         from classifier.training import split_holdout
 
         started = time.perf_counter()
         examples, _ = split_holdout(load_corpus(args.data), args.holdout)
         model = train([e.text for e in examples], [e.tags[0] if e.tags else None for e in examples],
-                      HashtagModel().min_count)
+                      MIN_COUNT)
         fit_seconds = time.perf_counter() - started
         joblib.dump(model, args.out, compress=3)
         print(f'{{"fit_seconds": {fit_seconds:.3f}, "n_examples": {len(examples)}, "n_tags": {len(model["tags"]) - 1}}}')

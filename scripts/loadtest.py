@@ -15,7 +15,7 @@ It prints a JSON summary (counts, throughput, latency percentiles per kind of re
 1 if a check fails. Traffic goes to 127.0.0.1 only, bounded by ``--requests`` and ``--deadline``.
 ``--url`` aims it at a server that is already running instead; the feedback checks then need
 ``--feedback`` (that server's feedback file). The test suite runs a smaller version of it
-(tests/test_reliability_load.py).
+(tests/test_loadtest.py).
 """
 from __future__ import annotations
 
@@ -23,7 +23,6 @@ import argparse
 import contextlib
 import http.client
 import json
-import os
 import random
 import socket
 import subprocess
@@ -72,29 +71,26 @@ class Server:
 
 
 @contextlib.contextmanager
-def production_server(model_dir, feedback, workers=2, threads=4, env=None, preexec_fn=None, ready_timeout=120,
-                      ready=True):
+def production_server(model_dir, feedback, workers=2, threads=4, ready_timeout=120):
     """``python -m classifier serve`` on a free loopback port; yields a Server, stops it after.
 
-    With ``ready`` it also waits for ``/readyz`` and fails with its reason if the model is not
-    usable (a load run against a service that answers 503 would measure nothing). The server's
-    output goes to a log file beside the feedback file (``Server.log``).
+    It waits for ``/readyz`` and fails with its reason if the model is not usable (a load run
+    against a service that answers 503 would measure nothing). The server's output goes to a log
+    file beside the feedback file (``Server.log``). The test suite has its own starter with more
+    options (tests/support/server.py); this script imports nothing from the tests.
     """
     port = free_port()
     feedback = Path(feedback)
     log = feedback.with_name(feedback.name + f".server-{port}.log")
-    environment = {**os.environ, **(env or {})}
     with open(log, "wb") as output:
         process = subprocess.Popen(
             [sys.executable, "-m", "classifier", "serve", "--host", "127.0.0.1", "--port", str(port),
              "--model", str(model_dir), "--feedback", str(feedback), "--workers", str(workers),
              "--threads", str(threads)],
-            cwd=ROOT, stdout=output, stderr=subprocess.STDOUT, env=environment, preexec_fn=preexec_fn)
+            cwd=ROOT, stdout=output, stderr=subprocess.STDOUT)
     server = Server(f"http://127.0.0.1:{port}", process, feedback, log)
     try:
-        wait_until_answering(server, ready_timeout)
-        if ready:
-            check_ready(server)
+        wait_until_ready(server, ready_timeout)
         yield server
     finally:
         process.terminate()
@@ -105,28 +101,27 @@ def production_server(model_dir, feedback, workers=2, threads=4, env=None, preex
             process.wait(10)
 
 
-def wait_until_answering(server: Server, timeout: float) -> None:
-    """Until /healthz answers (a server without a usable model is alive but not ready)."""
+def wait_until_ready(server: Server, timeout: float) -> None:
+    """Until /healthz answers, then /readyz must: a server without a usable model is alive but
+    not ready, and the run stops with its reason."""
     deadline = time.monotonic() + timeout
     while True:
         try:
             with urllib.request.urlopen(f"{server.url}/healthz", timeout=2) as response:
                 if response.status == 200:
-                    return
+                    break
         except OSError:
             pass
         if server.process.poll() is not None or time.monotonic() > deadline:
             server.process.kill()
             raise RuntimeError(f"the server did not start:\n{server.log.read_text(errors='replace')[-4000:]}")
         time.sleep(0.2)
-
-
-def check_ready(server: Server) -> None:
     try:
-        with urllib.request.urlopen(f"{server.url}/readyz", timeout=30) as response:
+        with urllib.request.urlopen(f"{server.url}/readyz", timeout=30):
             return
     except urllib.error.HTTPError as error:
-        reason = json.loads(error.read() or b"{}").get("reason", error.reason)
+        with error:
+            reason = json.loads(error.read() or b"{}").get("reason", error.reason)
         raise RuntimeError(f"the server is up but not ready: {reason}") from None
 
 

@@ -1,14 +1,14 @@
-from pathlib import Path
-
+"""Fixtures shared by the test files. Helpers (paths, texts, corpora, servers, the browser)
+live in tests/support/."""
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.support.paths import ROOT
 
 
 @pytest.fixture(scope="session")
 def bundled_model_dir(tmp_path_factory):
     """A model trained the default way on the bundled corpus, once per test session."""
-    from classifier.training import train
+    from classifier import train
 
     out = tmp_path_factory.mktemp("models") / "bundled"
     train([ROOT / "training_data"], out, progress=lambda message: None)
@@ -17,7 +17,7 @@ def bundled_model_dir(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def bundled_model(bundled_model_dir):
-    from classifier.persist import load_model
+    from classifier import load_model
 
     return load_model(bundled_model_dir)[0]
 
@@ -25,45 +25,52 @@ def bundled_model(bundled_model_dir):
 @pytest.fixture(scope="session")
 def live_server(bundled_model_dir, tmp_path_factory):
     """The real production server (gunicorn) on loopback, in a subprocess, ready to answer."""
-    import sys
-
-    sys.path.insert(0, str(ROOT / "scripts"))
-    import loadtest
+    from tests.support.server import production_server
 
     feedback = tmp_path_factory.mktemp("feedback") / "feedback.jsonl"
-    with loadtest.production_server(bundled_model_dir, feedback, workers=2, threads=2, ready_timeout=60) as server:
+    with production_server(bundled_model_dir, feedback, workers=2, threads=2, ready_timeout=60) as server:
         yield {"url": server.url, "feedback": feedback, "process": server.process}
-
-
-def chromium_or_skip():
-    """Paths of Debian's chromium and chromedriver. In CI their absence is a failure: .ci/run
-    installs them, so a missing browser there means the set-up broke."""
-    import os
-    import shutil
-
-    browser, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    if browser and driver:
-        return browser, driver
-    message = "chromium and chromedriver are needed (apt-get install chromium chromium-driver)"
-    if os.environ.get("CI"):
-        pytest.fail(message)
-    pytest.skip(message)
 
 
 @pytest.fixture
 def browser(tmp_path):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
+    """Headless chromium (skipped when missing, failed under CI=true)."""
+    from tests.support.browser import start_chromium
 
-    binary, driver_path = chromium_or_skip()
-    options = webdriver.ChromeOptions()
-    options.binary_location = binary
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", f"--user-data-dir={tmp_path / 'chromium-profile'}"):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(driver_path), options=options)
-    driver.set_page_load_timeout(30)
+    driver = start_chromium(tmp_path / "chromium-profile")
     yield driver
     driver.quit()
+
+
+@pytest.fixture(scope="module")
+def tiny_model():
+    """A model fitted on tests.support.corpora.tiny_examples() (min_count 3, 3-fold calibration)."""
+    from classifier import HashtagModel
+    from classifier.model import fit_examples
+    from tests.support.corpora import tiny_examples
+
+    return fit_examples(HashtagModel(min_count=3, cv=3), tiny_examples())
+
+
+@pytest.fixture(scope="module")
+def multilabel():
+    """The stub model and the eight texts of tests.support.evaluation.multilabel_case()."""
+    from tests.support.evaluation import multilabel_case
+
+    return multilabel_case()
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory):
+    """Two models on the fixture corpus with the same 30% of posts held out; "fewer" drops
+    #台湾情勢 (5 training texts, below its min_count of 6)."""
+    from classifier import train
+    from tests.support.evaluation import CORPUS
+
+    root = tmp_path_factory.mktemp("tiny")
+    quiet = lambda message: None  # noqa: E731
+    good = root / "good"
+    train([CORPUS], good, holdout=0.3, progress=quiet, min_count=3)
+    fewer = root / "fewer"
+    train([CORPUS], fewer, holdout=0.3, progress=quiet, min_count=6)
+    return good, fewer

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from classifier import batch
-from tests.conftest import ROOT
+from tests.support.paths import ROOT
 from tests.support.texts import EDGE_TEXTS, corpus_paragraphs
 
 
@@ -53,6 +53,8 @@ def write_records(path, texts):
     return records
 
 
+@pytest.mark.dask
+@pytest.mark.slow
 def test_dask_cluster_output_equals_single_process_output(bundled_model, bundled_model_dir, paragraphs, tmp_path):
     from distributed import LocalCluster
 

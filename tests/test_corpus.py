@@ -1,13 +1,14 @@
+"""classifier.corpus: the blog and Movable Type readers, the generic layouts (JSON Lines, CSV,
+TSV, folders), format detection, errors naming file and line, and tag aliases."""
 import json
-from pathlib import Path
 
 import pytest
 
 from classifier.corpus import (CorpusError, Example, apply_aliases, detect_format, load_corpus, parse_tag_line,
                                read_blog, read_mt, tag_variants)
+from tests.support.paths import FIXTURES, ROOT
 
-FIXTURES = Path(__file__).parent / "fixtures"
-SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
+SEEDS = ROOT.parent / "shared" / "seeds"
 POST_TAGS = ("#NATOexpansion", "#反ロシア", "#対中露戦")
 
 TAG_LINES = [

@@ -1,37 +1,12 @@
-import json
-import os
-
+"""classifier.model: fitting, suggesting, explaining, the bundled model's answers, and the
+batch transform against the scikit-learn pipeline."""
 import numpy as np
 import pytest
 
-from classifier.corpus import Example
-from classifier.model import HashtagModel, count_features, fit_examples, tfidf_weights
-from classifier.persist import ModelLoadError, load_model, save_model
+from classifier import HashtagModel
+from classifier.model import count_features, fit_examples, tfidf_weights
+from tests.support.corpora import BOJ, NATO, OTHER, tiny_examples
 from tests.support.texts import EDGE_TEXTS, corpus_paragraphs
-
-# A tiny named corpus: two topics, a rare tag, and texts that belong to neither.
-BOJ = ["日銀は金融政策決定会合で利上げを決めた", "植田総裁は円安と物価について会見で語った", "日銀が国債の買い入れを減らす方針を示した",
-       "日銀の追加利上げ観測で長期金利が上昇した", "日銀は短期金利の誘導目標を据え置いた", "日銀総裁が賃金と物価の好循環に言及した"]
-NATO = ["NATOは首脳会議で防衛費の目標を確認した", "NATO加盟国が防空ミサイルの共同調達で合意した", "NATO事務総長がウクライナ支援の継続を訴えた",
-        "スウェーデンがNATOに正式に加盟した", "NATOは東欧での部隊配備を拡大する", "NATO国防相会合で弾薬の増産を協議した"]
-OTHER = ["大谷選手が本塁打を放った", "関東は週末にかけて大雨の見込み", "新作映画の興行収入が記録を更新した",
-         "人気アイドルがコンサートを開いた", "桜の開花が各地で発表された", "将棋の名人戦で挑戦者が勝った"]
-
-
-def tiny_examples():
-    examples = []
-    for i, text in enumerate(BOJ):
-        examples.append(Example(text, ("#日銀",), (), f"boj:{i}", f"post{i % 6}"))
-    for i, text in enumerate(NATO):
-        examples.append(Example(text, ("#NATO",), ("#反ロシア",), f"nato:{i}", f"post{i % 6 + 6}"))
-    for i, text in enumerate(OTHER):
-        examples.append(Example(text, ("#その他",) if i == 0 else (), (), f"other:{i}", f"post{i % 6 + 12}"))
-    return examples
-
-
-@pytest.fixture(scope="module")
-def tiny_model():
-    return fit_examples(HashtagModel(min_count=3, cv=3), tiny_examples())
 
 
 def test_fit_learns_frequent_tags_only_and_keeps_rare_texts_as_negatives(tiny_model):
@@ -91,61 +66,6 @@ def test_same_data_and_seed_give_the_same_model():
     assert np.array_equal(first.thresholds_, second.thresholds_)
 
 
-def test_save_and_load_round_trip(tiny_model, tmp_path):
-    save_model(tiny_model, tmp_path, {"note": "test"})
-    loaded, metadata = load_model(tmp_path)
-    assert loaded.get_params() == tiny_model.get_params()
-    texts = ["日銀が利上げ", "NATOが会合", "大雨"]
-    assert np.array_equal(loaded.predict_proba(texts), tiny_model.predict_proba(texts))
-    assert metadata["note"] == "test" and len(metadata["artifact_sha256"]) == 64
-    assert "scikit-learn" in metadata["versions"]
-
-
-def test_load_refuses_truncated_artifact(tiny_model, tmp_path):
-    save_model(tiny_model, tmp_path, {})
-    artifact = next(tmp_path.glob("model-*.joblib"))
-    artifact.write_bytes(artifact.read_bytes()[:100])
-    with pytest.raises(ModelLoadError, match="does not match the hash"):
-        load_model(tmp_path)
-
-
-def test_load_refuses_other_library_versions(tiny_model, tmp_path):
-    save_model(tiny_model, tmp_path, {})
-    metadata = json.loads((tmp_path / "metadata.json").read_text())
-    metadata["versions"]["scikit-learn"] = "0.1"
-    (tmp_path / "metadata.json").write_text(json.dumps(metadata))
-    with pytest.raises(ModelLoadError, match="scikit-learn 0.1"):
-        load_model(tmp_path)
-
-
-def test_load_of_missing_model_says_how_to_recover(tmp_path):
-    with pytest.raises(ModelLoadError, match="python train.py"):
-        load_model(tmp_path / "nothing")
-
-
-def test_crash_while_saving_leaves_previous_model_loadable(tiny_model, tmp_path, monkeypatch):
-    save_model(tiny_model, tmp_path, {"generation": 1})
-
-    def crash(source, destination):
-        raise KeyboardInterrupt("killed while saving, the new artifact written but not in place")
-
-    monkeypatch.setattr(os, "replace", crash)
-    with pytest.raises(KeyboardInterrupt):
-        save_model(tiny_model, tmp_path, {"generation": 2})
-    model, metadata = load_model(tmp_path)
-    assert metadata["generation"] == 1
-    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
-    assert len(list(tmp_path.glob("model-*.joblib"))) == 1
-
-
-def test_tokenizer_is_the_same_in_training_and_serving(tiny_model, tmp_path):
-    save_model(tiny_model, tmp_path, {})
-    loaded, _ = load_model(tmp_path)
-    text = "ＮＡＴＯ加盟国が弾薬を増産 https://t.co/x1 #nhk_news"
-    assert loaded.features_["counts"].build_analyzer()(text) == tiny_model.build_tokenizer()(text)
-    assert os.path.exists(tmp_path / "metadata.json")
-
-
 UNRELATED = [
     "鍋に水を入れて沸騰させ、パスタを8分ゆでます。",
     "新しいスマートフォンのカメラは夜景の撮影に強いという。",
@@ -176,29 +96,9 @@ def test_post_tags_come_only_with_a_block_tag(bundled_model):
     assert all(item["score"] == 0 for item in off_topic if item["scope"] == "post")
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"artifact": "../elsewhere/model-0123456789abcdef.joblib"}, "not a model file of this folder"),
-    ({"artifact": "/etc/passwd"}, "not a model file of this folder"),
-    ({"model_format": 1}, "has format 1"),
-])
-def test_load_refuses_foreign_artifacts_and_old_formats(tiny_model, tmp_path, change, message):
-    save_model(tiny_model, tmp_path, {})
-    metadata = json.loads((tmp_path / "metadata.json").read_text())
-    metadata.update(change)
-    (tmp_path / "metadata.json").write_text(json.dumps(metadata))
-    with pytest.raises(ModelLoadError, match=message):
-        load_model(tmp_path)
-
-
-def test_save_cleans_up_after_a_killed_save_and_is_readable_by_others(tiny_model, tmp_path):
-    (tmp_path / ".artifact-left.tmp").write_bytes(b"from a killed save")
-    save_model(tiny_model, tmp_path, {})
-    assert not list(tmp_path.glob(".*.tmp"))
-    assert all(p.stat().st_mode & 0o044 == 0o044 for p in tmp_path.iterdir())
-
-
 # --------------------------------------------------------------------------------------------
 # the batch transform gives exactly the pipeline's own transform
+
 
 @pytest.mark.parametrize("settings", [
     {"ngram_range": (1, 1)}, {"ngram_range": (1, 2)}, {"ngram_range": (1, 3), "min_df": 2},

@@ -1,15 +1,19 @@
+"""classifier.text: normalisation and the tokenizer (forms, n-grams, threads, pickling), MeCab's
+output read by context id, and property-based tests: any str in, no exception (hypothesis)."""
 import pickle
+import re
 import threading
 import unicodedata
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-import re
-
-from classifier.text import POS_FILTERS, _FULL_WIDTH, Tokenizer, _narrow, get_tagger, integer_range_regex, normalize
+from classifier import Tokenizer
+from classifier.text import POS_FILTERS, _FULL_WIDTH, _narrow, get_tagger, integer_range_regex, normalize
+from tests.support.fuzz import ANY_CHARACTER, FUZZ
 from tests.support.texts import EDGE_TEXTS, corpus_paragraphs
+
 
 NOISE = [
     ("ロシア 防衛産業標的か 英国防省https://t.co/aN1DlVOBoV #nhk_news", "ロシア 防衛産業標的か 英国防省"),
@@ -105,6 +109,7 @@ def paragraphs():
 # --------------------------------------------------------------------------------------------
 # MeCab's output read by word-class id gives exactly what reading the part of speech gives
 
+
 def reference_tokens(tokenizer: Tokenizer, text: str) -> list[str]:
     """Tokens as MeCab names them: ``POS1-POS2|form`` for every word and one regex (the
     implementation before context ids were used)."""
@@ -138,3 +143,51 @@ def test_integer_range_regex_matches_exactly_the_range(low, high):
     candidates = set(range(0, 2_000)) | set(range(low - 50, low + 50)) | set(range(high - 50, high + 50)) | {10 ** 5}
     for number in sorted(n for n in candidates if n >= 0):
         assert bool(pattern.fullmatch(str(number))) == (low <= number <= high), number
+
+
+# --------------------------------------------------------------------------------------------
+# Normalisation and tokenisation: any str in, no exception
+
+
+TOKENIZERS = [Tokenizer(pos="content"), Tokenizer(pos="all"), Tokenizer(form="lemma", pos="all", ngram_range=(1, 3)),
+              Tokenizer(form="base", pos="nouns")]
+
+
+@FUZZ
+@given(text=st.text(ANY_CHARACTER, max_size=200))
+@example(text="日銀\ud800会見")  # a lone surrogate, as a JSON "\ud800" escape gives
+@example(text="\udfff")
+@example(text="日銀\x00会見")
+@example(text="\ufdfa" * 50)  # NFKC turns one character into 18
+@example(text="https://t.co/" + "a" * 500)
+@example(text="— " + "x" * 80 + " (@a) January 1, 2024\n" * 20)
+def test_normalize_and_tokenize_take_any_text(text):
+    normalized = normalize(text)
+    assert isinstance(normalized, str)
+    # one stripped line whose only whitespace is the plain space, with no NUL
+    assert normalized == normalized.strip() and "\x00" not in normalized
+    assert all(not character.isspace() for character in normalized.replace(" ", ""))
+    normalized.encode("utf-8")  # what reaches MeCab is valid UTF-8
+    for tokenizer in TOKENIZERS:
+        features = tokenizer(text)
+        assert all(isinstance(feature, str) and feature.strip() for feature in features)
+        # one text or a batch of it with others: the same tokens
+        assert tokenizer.token_lists(["日銀", text, ""])[1] == tokenizer.tokens(text)
+
+
+@pytest.mark.parametrize("text", ["日銀\ud800会見", "\ud83d日銀会見"])
+def test_lone_surrogates_do_not_crash_the_tokenizer(text):
+    """Regression: MeCab takes UTF-8, and a str holding a lone surrogate (what a JSON "\\ud800"
+    escape decodes to) raised UnicodeEncodeError from inside the tokenizer."""
+    assert {"日銀", "会見"} <= set(Tokenizer(pos="content")(text))
+
+
+def test_text_after_a_nul_character_is_not_lost():
+    """Regression: MeCab reads a C string, so everything after a NUL ("\\u0000" in JSON) was
+    silently dropped from the tokens."""
+    assert "会見" in Tokenizer(pos="content")("日銀\x00会見")
+
+
+def test_huge_text_normalizes_and_tokenizes():
+    text = ("日銀の植田総裁は会見で追加利上げに言及した。https://t.co/abc #nhk_news\n" * 2_000)[:200_000]
+    assert Tokenizer(pos="content")(text)[:2] == ["日銀", "植田"]

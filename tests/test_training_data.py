@@ -1,13 +1,12 @@
 """The bundled corpus meets its brief: size, per-tag minimums, format, and no copied runs."""
 import re
 from collections import Counter, defaultdict
-from pathlib import Path
 
 import pytest
 
 from classifier.corpus import load_corpus, read_blog
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 POSTS = sorted((ROOT / "training_data" / "posts").glob("*.txt"))
 TAXONOMY = ["#ウクライナ軍事支援", "#ウクライナミサイル攻撃", "#ウクライナインフラ攻撃", "#ウクライナ戦況", "#ウクライナ戦力",
             "#ウクライナ和平", "#捕虜交換", "#ロシア国内", "#対ロシア制裁", "#ウクライナ復興", "#ウクライナEU加盟", "#NATO",

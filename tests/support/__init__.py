@@ -1,1 +1,1 @@
-"""Helpers shared by the tests: texts, corpora and small models they all use."""
+"""Helpers shared by the tests: paths, texts, corpora, servers, browsers and small models."""

@@ -1,9 +1,6 @@
 """Texts that exercise the tokenizer's edges, and paragraphs of the bundled corpus."""
-from pathlib import Path
-
-from classifier.corpus import load_corpus
-
-ROOT = Path(__file__).resolve().parents[2]
+from classifier import load_corpus
+from tests.support.paths import ROOT
 
 # Texts that exercise the tokenizer's edges: unknown words (``iris-t``), symbols, pipes and
 # digits inside words, Latin and full-width text, tweet noise, several lines, nothing at all.

@@ -1,18 +1,20 @@
-"""Load on the production server, small enough for the suite: scripts/loadtest.py's checks on
-1,500 mixed requests (suggest, batch, feedback) at concurrency 16. The 10,000-request run is
-``python scripts/loadtest.py`` (README, "Reliability"; figures in RELIABILITY.md).
+"""scripts/loadtest.py: load on the production server, small enough for the suite: the
+script's checks on 1,500 mixed requests (suggest, batch, feedback) at concurrency 16. The
+10,000-request run is ``python scripts/loadtest.py`` (README, "Reliability"; figures in
+RELIABILITY.md).
 """
 import os
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "scripts"))
-import loadtest  # noqa: E402
+import pytest
+
+from tests.support.scripts import load_script
+
+loadtest = load_script("loadtest")
 
 REQUESTS = int(os.environ.get("LOAD_REQUESTS", "1500"))
 
 
+@pytest.mark.slow
 def test_mixed_load_gives_no_5xx_and_stores_each_accepted_feedback_once(bundled_model_dir, tmp_path):
     feedback = tmp_path / "feedback.jsonl"
     with loadtest.production_server(bundled_model_dir, feedback, workers=2, threads=4) as server:

@@ -1,4 +1,5 @@
-"""Schema-driven fuzzing of the HTTP API from its own OpenAPI document (schemathesis).
+"""classifier.service.openapi: the service conforms to its own OpenAPI document; schema-driven
+fuzzing of the HTTP API (schemathesis).
 
 The production server (gunicorn) runs on loopback with an admin token set; schemathesis reads
 ``/openapi.json`` from it and sends schema-valid and schema-violating requests to every
@@ -10,21 +11,17 @@ service with no usable model, where the 503 answers must conform too.
 FUZZ_EXAMPLES=500 searches harder (see RELIABILITY.md); the suite's default stays quick.
 """
 import os
-import sys
-from pathlib import Path
 
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 
+from classifier import create_app
 from classifier.config import defaults
-from classifier.service import create_app
 from classifier.service.openapi import openapi_document
-
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "scripts"))
-import loadtest  # noqa: E402
+from tests.support.paths import ROOT
+from tests.support.server import production_server
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "30"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
@@ -55,8 +52,8 @@ def fuzz(schema, path, method, mode, examples=EXAMPLES, **validate):
 @pytest.fixture(scope="module")
 def fuzzed_server(bundled_model_dir, tmp_path_factory):
     folder = tmp_path_factory.mktemp("fuzz")
-    with loadtest.production_server(bundled_model_dir, folder / "feedback.jsonl",
-                                    env={"HASHTAG_ADMIN_TOKEN": "fuzz-token-not-guessable"}) as server:
+    with production_server(bundled_model_dir, folder / "feedback.jsonl",
+                           env={"HASHTAG_ADMIN_TOKEN": "fuzz-token-not-guessable"}) as server:
         yield server
 
 
@@ -78,6 +75,7 @@ def no_leaks(paths):
     return check
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path, method, mode", CASES, ids=IDS)
 def test_production_server_conforms_to_its_document(served_schema, fuzzed_server, bundled_model_dir, path, method,
                                                      mode):
@@ -96,9 +94,10 @@ def test_undocumented_methods_answer_405_with_allow(fuzzed_server, path):
                                          method=method, headers={"Content-Type": "application/json"})
         with pytest.raises(urllib.error.HTTPError) as raised:
             urllib.request.urlopen(request, timeout=10)
-        assert raised.value.code == 405, (method, path)
-        assert documented <= set(raised.value.headers["Allow"].replace(" ", "").split(","))
-        assert raised.value.headers["Content-Type"].startswith("application/json")
+        with raised.value:  # the error holds the response: closed after the checks
+            assert raised.value.code == 405, (method, path)
+            assert documented <= set(raised.value.headers["Allow"].replace(" ", "").split(","))
+            assert raised.value.headers["Content-Type"].startswith("application/json")
 
 
 @pytest.fixture(scope="module")

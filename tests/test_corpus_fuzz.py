@@ -1,9 +1,8 @@
-"""Bad input, tried systematically: property-based tests of the corpus readers and of text
-normalisation and tokenisation (hypothesis).
+"""Bad input, tried systematically: property-based tests of the corpus readers (hypothesis).
 
 The contract under test: a reader either returns complete examples or raises ``CorpusError``
 naming the file and the line; no other exception escapes, whatever the bytes in the file.
-Normalisation and tokenisation take any ``str`` and never raise.
+(Normalisation and tokenisation of any ``str`` are fuzzed in test_text.py.)
 
 Each test is bounded (``max_examples``) so the module runs in seconds; RELIABILITY.md lists what
 was tried and what came out.
@@ -11,24 +10,17 @@ was tried and what came out.
 import csv
 import io
 import json
-import os
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, assume, example, given, settings
+from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
 from classifier.corpus import READERS, CorpusError, Example, load_corpus
-from classifier.text import Tokenizer, normalize
+from tests.support.fuzz import ANY_CHARACTER, FUZZ
 
-# FUZZ_EXAMPLES=5000 searches harder (see RELIABILITY.md); the suite's default stays quick.
-FUZZ = settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", "150")), deadline=None,
-                suppress_health_check=[HealthCheck.too_slow])
-
-# Every code point a str can hold, control characters and lone surrogates included.
-ANY_CHARACTER = st.characters(codec=None, categories=None)
 # Text that can be written to a UTF-8 file (no lone surrogates), of every other category.
 FILE_CHARACTER = st.characters(exclude_categories=["Cs"])
 # Characters that str.splitlines() (and so the blog reader) treats as line breaks.
@@ -73,6 +65,7 @@ def check_example(item: Example):
 
 # --------------------------------------------------------------------------------------------
 # arbitrary bytes and arbitrary text, in every format
+
 
 @FUZZ
 @given(data=st.binary(max_size=400), format=st.sampled_from(sorted(FILE_NAMES)))
@@ -120,6 +113,7 @@ def test_movable_type_export_takes_any_html_body(pieces, convert_breaks):
 # --------------------------------------------------------------------------------------------
 # JSON Lines: arbitrary JSON values, lone surrogates, and a round trip of any text
 
+
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(ANY_CHARACTER, max_size=10),
     lambda children: st.lists(children, max_size=3) | st.dictionaries(st.sampled_from(
@@ -165,6 +159,7 @@ def test_jsonl_written_by_json_dumps_reads_back_the_same(records, line_end):
 # --------------------------------------------------------------------------------------------
 # CSV and TSV: a round trip through the csv module
 
+
 @FUZZ
 @given(records=st.lists(RECORD, min_size=1, max_size=5), delimiter=st.sampled_from([",", "\t"]))
 @example(records=[{"text": "一行目\u2028二行目", "tags": ["#a"], "post_tags": []}], delimiter=",")
@@ -189,6 +184,7 @@ def test_delimited_written_by_csv_writer_reads_back_the_same(records, delimiter)
 
 # --------------------------------------------------------------------------------------------
 # The blog format: generated posts read back as the blocks they were written as
+
 
 PARAGRAPH = st.text(st.characters(exclude_categories=["Cs"], exclude_characters=LINE_BREAKS + "\x00\ufeff"),
                     min_size=1, max_size=40).filter(lambda line: line.strip() and not line.strip().startswith("#"))
@@ -224,6 +220,7 @@ def test_blog_posts_read_back_as_written(blocks, tail, post_tags, blank, line_en
 
 # --------------------------------------------------------------------------------------------
 # Large and degenerate files, named
+
 
 @pytest.mark.parametrize("format, content", [
     ("blog", "日銀" * 600_000 + "\n#日銀(長い段落)\n"),  # one 1.2-million-character line
@@ -269,50 +266,3 @@ def test_unreadable_file_in_a_corpus_folder_is_a_corpus_error_naming_it(tmp_path
         assert raised.value.path == str(link) and "cannot be read" in str(raised.value)
         link.unlink()
     assert len(load_corpus([tmp_path])) == 1
-
-
-# --------------------------------------------------------------------------------------------
-# Normalisation and tokenisation: any str in, no exception
-
-TOKENIZERS = [Tokenizer(pos="content"), Tokenizer(pos="all"), Tokenizer(form="lemma", pos="all", ngram_range=(1, 3)),
-              Tokenizer(form="base", pos="nouns")]
-
-
-@FUZZ
-@given(text=st.text(ANY_CHARACTER, max_size=200))
-@example(text="日銀\ud800会見")  # a lone surrogate, as a JSON "\ud800" escape gives
-@example(text="\udfff")
-@example(text="日銀\x00会見")
-@example(text="\ufdfa" * 50)  # NFKC turns one character into 18
-@example(text="https://t.co/" + "a" * 500)
-@example(text="— " + "x" * 80 + " (@a) January 1, 2024\n" * 20)
-def test_normalize_and_tokenize_take_any_text(text):
-    normalized = normalize(text)
-    assert isinstance(normalized, str)
-    # one stripped line whose only whitespace is the plain space, with no NUL
-    assert normalized == normalized.strip() and "\x00" not in normalized
-    assert all(not character.isspace() for character in normalized.replace(" ", ""))
-    normalized.encode("utf-8")  # what reaches MeCab is valid UTF-8
-    for tokenizer in TOKENIZERS:
-        features = tokenizer(text)
-        assert all(isinstance(feature, str) and feature.strip() for feature in features)
-        # one text or a batch of it with others: the same tokens
-        assert tokenizer.token_lists(["日銀", text, ""])[1] == tokenizer.tokens(text)
-
-
-@pytest.mark.parametrize("text", ["日銀\ud800会見", "\ud83d日銀会見"])
-def test_lone_surrogates_do_not_crash_the_tokenizer(text):
-    """Regression: MeCab takes UTF-8, and a str holding a lone surrogate (what a JSON "\\ud800"
-    escape decodes to) raised UnicodeEncodeError from inside the tokenizer."""
-    assert {"日銀", "会見"} <= set(Tokenizer(pos="content")(text))
-
-
-def test_text_after_a_nul_character_is_not_lost():
-    """Regression: MeCab reads a C string, so everything after a NUL ("\\u0000" in JSON) was
-    silently dropped from the tokens."""
-    assert "会見" in Tokenizer(pos="content")("日銀\x00会見")
-
-
-def test_huge_text_normalizes_and_tokenizes():
-    text = ("日銀の植田総裁は会見で追加利上げに言及した。https://t.co/abc #nhk_news\n" * 2_000)[:200_000]
-    assert Tokenizer(pos="content")(text)[:2] == ["日銀", "植田"]

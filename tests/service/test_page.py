@@ -1,13 +1,64 @@
-"""The page's draft mode, end to end in headless chromium against the production server: paste a
-post, see one tag line per block, edit one, copy the finished post. And errors in Japanese."""
+"""classifier.service.page: the web page, served without external resources, and used in a
+real headless browser against the production server: suggestions and feedback, the draft mode
+(paste a post, see one tag line per block, edit one, copy the finished post), errors in Japanese."""
+import json
+
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.test_annotate import NATO, SWAP
+from tests.support.drafts import NATO, SWAP
 
-pytestmark = pytest.mark.browser
+
+def test_page_is_served_without_external_resources(client):
+    response = client.get("/")
+    assert response.status_code == 200 and response.mimetype == "text/html"
+    html = response.get_data(as_text=True)
+    assert "<textarea" in html and "/suggest" in html
+    assert "http://" not in html and "https://" not in html
+
+
+@pytest.mark.browser
+def test_web_page_suggests_and_sends_feedback(live_server, browser):
+    browser.get(live_server["url"] + "/")
+    text = "ロシア軍の無人機が東部の火力発電所を攻撃し、州内の広い範囲で停電が起きた。"
+    browser.find_element(By.CSS_SELECTOR, "[data-testid=text]").send_keys(text)
+    browser.find_element(By.CSS_SELECTOR, "[data-testid=suggest]").click()
+    wait = WebDriverWait(browser, 20)
+    wait.until(expected_conditions.presence_of_element_located((By.CSS_SELECTOR, "[data-testid=suggestion]")))
+    rows = browser.find_elements(By.CSS_SELECTOR, "[data-testid=suggestion]")
+    tags = [row.find_element(By.CSS_SELECTOR, "[data-testid=tag]").text for row in rows]
+    wanted = next(i for i, tag in enumerate(tags) if tag.startswith("#ウクライナインフラ攻撃"))
+    assert any(tag.endswith("記事") for tag in tags)  # post tags are marked as such
+    bar = rows[wanted].find_element(By.CSS_SELECTOR, ".bar span")
+    assert 0 < bar.size["width"] <= bar.find_element(By.XPATH, "..").size["width"]
+    assert rows[wanted].find_elements(By.CSS_SELECTOR, "[data-testid=terms] code")
+
+    rows[wanted].find_element(By.CSS_SELECTOR, "[data-testid=accept]").click()
+    wait.until(lambda driver: rows[wanted].find_element(By.CSS_SELECTOR, "[data-testid=accept]").get_attribute("data-sent"))
+    records = [json.loads(line) for line in live_server["feedback"].read_text(encoding="utf-8").splitlines()]
+    assert {"text": text, "tags": ["#ウクライナインフラ攻撃"]}.items() <= records[-1].items()
+    severe = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
+    assert severe == []
+
+
+@pytest.mark.browser
+def test_web_page_says_when_nothing_fits_and_shows_errors(live_server, browser):
+    browser.get(live_server["url"] + "/")
+    browser.find_element(By.CSS_SELECTOR, "[data-testid=text]").send_keys("パスタを茹でてソースと和えます。")
+    browser.find_element(By.CSS_SELECTOR, "[data-testid=suggest]").click()
+    wait = WebDriverWait(browser, 20)
+    wait.until(expected_conditions.presence_of_element_located((By.CSS_SELECTOR, "[data-testid=no-suggestion]")))
+    browser.find_element(By.CSS_SELECTOR, "[data-testid=text]").clear()
+    browser.find_element(By.CSS_SELECTOR, "[data-testid=suggest]").click()
+    assert "入力してください" in browser.find_element(By.CSS_SELECTOR, "[data-testid=status]").text
+
+
+# --------------------------------------------------------------------------------------------
+# the draft mode
+
 
 EDITED = "#捕虜交換(コワレンコ氏「捕虜の最後の一人が家に帰るまで」・編集済み)"
 
@@ -21,6 +72,7 @@ def _paste(browser, testid, text):
                            "area.dispatchEvent(new Event('input'));", _find(browser, testid), text)
 
 
+@pytest.mark.browser
 def test_draft_mode_drafts_edits_and_copies_a_post(live_server, browser):
     browser.get(live_server["url"] + "/")
     assert not _find(browser, "draft-text").is_displayed()
@@ -57,6 +109,7 @@ def test_draft_mode_drafts_edits_and_copies_a_post(live_server, browser):
     assert severe == []
 
 
+@pytest.mark.browser
 def test_the_page_says_errors_in_japanese(live_server, browser):
     browser.get(live_server["url"] + "/")
     _find(browser, "text").send_keys("ロシア軍が東部の発電所を攻撃した。")
