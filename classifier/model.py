@@ -57,9 +57,9 @@ class HashtagModel(BaseEstimator):
     """
 
     def __init__(self, form="surface", pos="all", ngram_range=(1, 1), min_df=1, max_df=1.0,
-                 sublinear_tf=True, max_features=None, loss="hinge", C=0.1, class_weight="balanced",
+                 sublinear_tf=True, max_features=None, loss="hinge", C=0.05, class_weight="balanced",
                  min_count=MIN_COUNT, tags=None, cv=5, k=5, threshold=None, per_tag_thresholds=True,
-                 min_threshold_support=10, paragraphs=True, top_threshold=0.7, topic_gate=0.99, topic_floor=0.03,
+                 min_threshold_support=10, paragraphs=True, top_threshold=0.7, topic_gate=0.995, topic_floor=0.03,
                  random_state=0):
         self.form = form
         self.pos = pos

@@ -15,8 +15,8 @@ from .corpus import Example, load_corpus
 from .evaluate import flat_scores
 from .config import DEFAULT_MODEL, HOLDOUT, TRAINING_DATA
 from .model import HashtagModel, fit_examples
-from .persist import save_model
-from .report import build_report, remove_report, write_report
+from .persist import read_metadata, save_model
+from .report import build_report, model_summary, remove_report, write_report
 
 
 
@@ -70,6 +70,8 @@ def train(data: Sequence[str | Path] = (TRAINING_DATA,), out: str | Path = DEFAU
     progress(f"saving to {out}")
     save_model(model, out, metadata)
     if report:
+        # The report names the model of this folder, whose configuration it scored.
+        report["model"] = model_summary(model, read_metadata(out), out)
         write_report(out, report, errors)
     else:
         remove_report(out)  # a report left by an earlier model in this folder would describe another model

@@ -41,12 +41,14 @@ SIB_OUTSIDE = {"sports", "entertainment", "travel", "health", "science/technolog
 OLD_DEFAULTS = {"C": 1.0, "paragraphs": False, "top_threshold": None, "topic_gate": None}
 CONFIGS = {
     "old defaults (unigrams, C=1, per-tag thresholds)": OLD_DEFAULTS,
-    "old defaults, word 1-2-grams min_df=2": {**OLD_DEFAULTS, "ngram_range": (1, 2), "min_df": 2},
-    "C=0.1, paragraphs": {"top_threshold": None, "topic_gate": None},
-    "C=0.1, paragraphs, best tag at 0.7 or on-topic (no topic floor)": {"topic_floor": 0.0},
+    "old defaults, word 1-2-grams, min_df=2": {**OLD_DEFAULTS, "ngram_range": (1, 2), "min_df": 2},
+    "old defaults, C=0.05": {**OLD_DEFAULTS, "C": 0.05},
+    "C=0.05, paragraphs, per-tag thresholds": {"top_threshold": None, "topic_gate": None},
+    "defaults without paragraphs": {"paragraphs": False},
+    "defaults without the topic model (best tag at 0.7)": {"topic_gate": None},
+    "defaults, topic gate 0.99": {"topic_gate": 0.99},
+    "defaults, C=0.1": {"C": 0.1},
     "defaults": {},
-    "defaults, C=0.05": {"C": 0.05},
-    "defaults, topic gate 0.995": {"topic_gate": 0.995},
 }
 
 

@@ -26,8 +26,9 @@ def test_parallel_suggest_and_predict_equal_single_process(bundled_model, bundle
         got = list(batch.suggest(bundled_model, texts, chunk_size=37, jobs=2, threshold=0.2, k=4,
                                  explain=True, **source))
         assert got == expected
-    probabilities = batch.predict_proba(bundled_model, paragraphs, jobs=2, chunk_size=200, model_dir=bundled_model_dir)
-    assert np.array_equal(probabilities, bundled_model.predict_proba(paragraphs))
+    probabilities, kept = batch.decide(bundled_model, paragraphs, k=3, jobs=2, chunk_size=200, model_dir=bundled_model_dir)
+    expected = bundled_model.decide(paragraphs, k=3)
+    assert np.array_equal(probabilities, expected[0]) and np.array_equal(kept, expected[1])
 
 
 def test_parallel_options_are_checked_before_work_is_sent(bundled_model, monkeypatch):
@@ -66,8 +67,9 @@ def test_dask_cluster_output_equals_single_process_output(bundled_model, bundled
         texts = paragraphs[:300]
         got = list(batch.suggest(bundled_model, texts, chunk_size=50, dask_scheduler=address, threshold=0))
         assert got == bundled_model.suggest(texts, threshold=0)
-        probabilities = batch.predict_proba(bundled_model, texts, chunk_size=64, dask_scheduler=address)
-        assert np.array_equal(probabilities, bundled_model.predict_proba(texts))
+        probabilities, kept = batch.decide(bundled_model, texts, chunk_size=64, dask_scheduler=address)
+        expected = bundled_model.decide(texts)
+        assert np.array_equal(probabilities, expected[0]) and np.array_equal(kept, expected[1])
         on_cluster = subprocess.run(command + ["--dask-scheduler", address], capture_output=True, text=True,
                                     cwd=ROOT, timeout=300)
     assert on_cluster.returncode == 0, on_cluster.stderr

@@ -54,7 +54,7 @@ def test_explain_names_the_words_behind_a_tag(tiny_model):
 def test_fit_rejects_mismatched_or_empty_input():
     with pytest.raises(ValueError, match="got 2 texts but 1 label sets"):
         HashtagModel().fit(["a", "b"], [["#x"]])
-    with pytest.raises(ValueError, match="no tag has at least min_count"):
+    with pytest.raises(ValueError, match=r"no tag has at least 5 examples.*--min-count.*#x \(1\)"):
         HashtagModel(min_count=5).fit(["a", "b"], [["#x"], ["#y"]])
 
 

@@ -24,6 +24,14 @@ class StubModel:
     def predict_proba(self, texts):
         return np.array([[self._scores[text].get(tag, 0.0) for tag in self.classes_] for text in texts])
 
+    def decide(self, texts, k=None, threshold=None):
+        """Each tag by the threshold, at most k a text: the plain rule, without a topic model."""
+        probabilities = self.predict_proba(texts)
+        kept = probabilities >= (self.thresholds_ if threshold is None else threshold)
+        beyond_k = np.argsort(-probabilities, axis=1, kind="stable")[:, (self.k if k is None else k):]
+        np.put_along_axis(kept, beyond_k, False, axis=1)
+        return probabilities, kept
+
     def get_params(self):
         return {"k": self.k}
 
