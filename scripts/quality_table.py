@@ -8,15 +8,15 @@
     ``evaluate --cv``): top-1, macro- and micro-F1; the article paragraphs of the held-out blocks
     sent one by one (the curator's tag first / left empty); the held-out blocks under tags outside
     the taxonomy, and their paragraphs, left empty.
-(b) The curator's real posts (``../shared/seeds``), scored by a model fitted on every bundled post:
+(b) The curator's real posts (``--seeds``), scored by a model fitted on every bundled post:
     tagged blocks and their article paragraphs, curator's tag first / left empty / ranked first
     at threshold 0.
-(c) Text nobody here wrote (``../shared/corpora/sib200_ja.jsonl``): 5-fold cross-validation by its
+(c) Text nobody here wrote (``--sib``, SIB-200's Japanese part): 5-fold cross-validation by its
     ``post`` field, top-1 at the operating point (no suggestion counts as wrong) and the share left
     empty; and the bundled model on its sentences of topics outside the taxonomy, share left empty.
 
 Article paragraphs leave out tweet headlines (a t.co link) and attribution lines. (b) and (c) are
-skipped, with a note, where ../shared is absent.
+skipped, with a note, when their files are not there (neither is part of the repository).
 """
 from __future__ import annotations
 
@@ -103,8 +103,7 @@ def bundled(examples: list[Example], params: dict) -> dict:
     return row
 
 
-def real_posts(model: HashtagModel) -> dict:
-    seeds = SHARED / "seeds"
+def real_posts(model: HashtagModel, seeds: Path) -> dict:
     if not seeds.is_dir():
         return {"real blocks": "no seeds", "real paragraphs": "no seeds"}
     known = set(model.classes_)
@@ -114,8 +113,7 @@ def real_posts(model: HashtagModel) -> dict:
             "real paragraphs": "{}/{}/{} of {}".format(*first_and_empty(model, paragraphs), len(paragraphs))}
 
 
-def independent(model: HashtagModel, params: dict) -> dict:
-    path = SHARED / "corpora" / "sib200_ja.jsonl"
+def independent(model: HashtagModel, params: dict, path: Path) -> dict:
     if not path.is_file():
         return {"SIB top1 / empty": "no corpus", "SIB outside empty": "no corpus"}
     sib = load_corpus([path])
@@ -138,6 +136,9 @@ def main(argv=None) -> None:
     parser.add_argument("--params", help="one setting: the defaults changed by these parameters (JSON)")
     parser.add_argument("--only", nargs="+", metavar="NAME", help="the settings of CONFIGS whose names start so")
     parser.add_argument("--data", default=str(ROOT / "training_data"))
+    parser.add_argument("--seeds", type=Path, default=SHARED / "seeds", help="a folder of the curator's real posts")
+    parser.add_argument("--sib", type=Path, default=SHARED / "corpora" / "sib200_ja.jsonl",
+                        help="SIB-200's Japanese sentences as JSON Lines (text, tags, post)")
     args = parser.parse_args(argv)
     configs = {args.params: json.loads(args.params)} if args.params else {
         name: params for name, params in CONFIGS.items() if not args.only or any(name.startswith(o) for o in args.only)}
@@ -145,7 +146,7 @@ def main(argv=None) -> None:
     header = None
     for name, params in configs.items():
         model = fit_examples(HashtagModel(**params), examples)
-        row = {**bundled(examples, params), **real_posts(model), **independent(model, params)}
+        row = {**bundled(examples, params), **real_posts(model, args.seeds), **independent(model, params, args.sib)}
         if header is None:
             header = list(row)
             print("| setting | " + " | ".join(header) + " |\n|---|" + "---|" * len(header))
