@@ -1,12 +1,10 @@
-"""classifier.model: fitting, suggesting, explaining, the bundled model's answers, and the
-batch transform against the scikit-learn pipeline."""
+"""classifier.model: fitting, suggesting, explaining, the bundled model's answers."""
 import numpy as np
 import pytest
 
 from classifier import HashtagModel
-from classifier.model import count_features, fit_examples, tfidf_weights
+from classifier.model import fit_examples
 from tests.support.corpora import BOJ, NATO, OTHER, tiny_examples
-from tests.support.texts import EDGE_TEXTS, corpus_paragraphs
 
 
 def test_fit_learns_frequent_tags_only_and_keeps_rare_texts_as_negatives(tiny_model):
@@ -94,36 +92,3 @@ def test_post_tags_come_only_with_a_block_tag(bundled_model):
     assert {"block", "post"} <= {item["scope"] for item in on_topic}
     off_topic = bundled_model.suggest(["鍋に水を入れて沸騰させ、パスタを8分ゆでます。"], threshold=0, k=50)[0]
     assert all(item["score"] == 0 for item in off_topic if item["scope"] == "post")
-
-
-# --------------------------------------------------------------------------------------------
-# the batch transform gives exactly the pipeline's own transform
-
-
-@pytest.mark.parametrize("settings", [
-    {"ngram_range": (1, 1)}, {"ngram_range": (1, 2)}, {"ngram_range": (1, 3), "min_df": 2},
-    {"ngram_range": (2, 3)}, {"ngram_range": (1, 2), "max_df": 0.3, "max_features": 500},
-    {"ngram_range": (1, 2), "sublinear_tf": False}, {"ngram_range": (1, 1), "pos": "content", "form": "lemma"},
-])
-def test_count_features_and_tfidf_weights_equal_the_pipeline(settings):
-    paragraphs = corpus_paragraphs()
-    features = HashtagModel(**settings).build_features().fit(paragraphs[:300])
-    counter = features["counts"]
-    for texts in (paragraphs[300:], paragraphs[:1], EDGE_TEXTS, ["", ""]):
-        expected = features.transform(texts)
-        counts = count_features(counter.vocabulary_, counter.analyzer.feature_lists(texts), counter.dtype)
-        got = tfidf_weights(counts, features["tfidf"])
-        assert got.shape == expected.shape and got.dtype == expected.dtype
-        assert np.array_equal(got.indptr, expected.indptr) and np.array_equal(got.indices, expected.indices)
-        assert np.array_equal(got.data, expected.data)  # bit for bit
-
-
-def test_model_transform_equals_the_pipeline_and_survives_pickling(bundled_model):
-    import pickle
-
-    paragraphs = corpus_paragraphs()
-    expected = bundled_model.features_.transform(paragraphs)
-    for model in (bundled_model, pickle.loads(pickle.dumps(bundled_model))):
-        got = model.transform(paragraphs)
-        assert type(got) is type(expected) and (got != expected).nnz == 0
-        assert np.array_equal(got.data, expected.data)

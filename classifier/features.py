@@ -1,0 +1,62 @@
+"""TF-IDF rows of a batch of texts, the same as the fitted pipeline's ``transform``, faster.
+
+The pipeline (``CountVectorizer`` with our tokenizer, then ``TfidfTransformer``) calls the
+tokenizer once per text and counts in a Python loop; here a batch is tokenized in one pass,
+counted with one dict lookup per feature, and weighted without the transformer's per-call input
+checks. Tests pin the result equal to the pipeline's, to the bit.
+"""
+from __future__ import annotations
+
+from itertools import chain, repeat
+
+import numpy as np
+from scipy import sparse
+from sklearn.feature_extraction.text import TfidfTransformer
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import normalize
+
+
+def transform(pipeline: Pipeline, texts: list[str]):
+    counter = pipeline["counts"]
+    counts = count_features(counter.vocabulary_, counter.analyzer.feature_lists(texts), counter.dtype)
+    return tfidf_weights(counts, pipeline["tfidf"])
+
+
+def count_features(vocabulary: dict[str, int], feature_lists: list[list[str]], dtype=np.float64):
+    """The CSR count matrix ``CountVectorizer.transform`` makes, from each text's features.
+
+    One dict lookup per feature for the whole batch (``map`` runs the loop in C); SciPy sums the
+    duplicates and sorts the indices, which gives the canonical matrix scikit-learn builds.
+    """
+    flat = list(chain.from_iterable(feature_lists))
+    columns = np.fromiter(map(vocabulary.get, flat, repeat(-1)), dtype=np.int32, count=len(flat))
+    rows = np.repeat(np.arange(len(feature_lists), dtype=np.int32), [len(features) for features in feature_lists])
+    known = columns >= 0
+    indptr = np.zeros(len(feature_lists) + 1, dtype=np.int32)
+    np.cumsum(np.bincount(rows[known], minlength=len(feature_lists)), out=indptr[1:])
+    matrix = sparse.csr_matrix((np.ones(int(known.sum()), dtype=dtype), columns[known], indptr),
+                               shape=(len(feature_lists), len(vocabulary)))
+    matrix.sum_duplicates()
+    return matrix
+
+
+def tfidf_weights(counts, weighting: TfidfTransformer):
+    """``weighting.transform(counts)``, in place, without its per-call input checks.
+
+    The checks cost more than all the arithmetic of a one-paragraph request. The steps are the
+    transformer's own, in the same precision (float32 squares summed in float64, row by row, as
+    scikit-learn's l2 normalisation does), so the result is the same to the bit (a test pins it).
+    """
+    data = counts.data
+    if weighting.sublinear_tf:
+        np.log(data, out=data)
+        data += 1.0
+    if weighting.use_idf:
+        data *= weighting.idf_[counts.indices]
+    if weighting.norm == "l2":
+        rows = np.repeat(np.arange(counts.shape[0]), np.diff(counts.indptr))
+        norms = np.sqrt(np.bincount(rows, weights=(data * data).astype(np.float64), minlength=counts.shape[0]))
+        np.divide(data, np.where(norms == 0.0, 1.0, norms)[rows], out=data, casting="unsafe")
+    elif weighting.norm is not None:
+        return normalize(counts, norm=weighting.norm, copy=False)
+    return counts
