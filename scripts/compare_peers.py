@@ -10,7 +10,8 @@ Every model sees the same 5 folds split by post and is scored by the same ``eval
 - tuned scikit-learn: ``TfidfVectorizer`` over fugashi surfaces (unigrams and bigrams) and one
   ``LogisticRegression`` per tag, its C and class weights chosen per fold by an inner grouped grid search on
   micro-F1, threshold 0.5.
-The peers learn the same label set as ours (tags with at least ``min_count`` training texts).
+The peers learn ours' label set and scopes (tags with at least ``min_count`` training texts) and suggest,
+like ours, at most ``k`` tags a text (ours' default k); ``evaluate()`` scores each model's own decisions.
 """
 from __future__ import annotations
 
@@ -34,30 +35,32 @@ METRICS = ("top1_accuracy", "micro_f1", "macro_f1", "micro_precision", "micro_re
 
 
 class Peer:
-    """Just what ``evaluate()`` reads from a model: labels, scopes, thresholds, k, probabilities."""
+    """Just what ``evaluate()`` reads from a model: labels, scopes, thresholds, k and ``decide``.
 
-    def __init__(self, classes, scopes, probabilities, threshold=0.5, k=3):
-        self.classes_ = np.array(classes, dtype=object)
-        self.scopes_ = scopes
-        self.thresholds_ = np.full(len(classes), threshold)
-        self.k = k
-        self.probabilities = probabilities
+    ``predict_proba(texts)`` gives the peer's scores in ``classes_`` order; it suggests the
+    top-k tags that reach the threshold.
+    """
 
+    def __init__(self, like, predict_proba, threshold=0.5):
+        self.classes_, self.scopes_, self.k = like.classes_, like.scopes_, like.k
+        self.thresholds_ = np.full(len(self.classes_), threshold)
+        self.predict_proba = predict_proba
 
-def label_set(train, min_count):
-    counts = Counter(tag for e in train for tag in e.labels)
-    classes = sorted(tag for tag, n in counts.items() if n >= min_count)
-    post = {tag for e in train for tag in e.post_tags}
-    return classes, {tag: "post" if tag in post else "block" for tag in classes}
+    def decide(self, texts, k, threshold):
+        probabilities = self.predict_proba(texts)
+        kept = probabilities >= (self.thresholds_ if threshold is None else threshold)
+        np.put_along_axis(kept, np.argsort(-probabilities, axis=1, kind="stable")[:, k:], False, axis=1)
+        return probabilities, kept
 
 
 def surfaces(text, tokenizer=Tokenizer(form="surface", pos="all")):
     return tokenizer.tokens(text)
 
 
-def fasttext_probabilities(train, test, classes):
+def fasttext_peer(train, like):
     import fasttext
 
+    classes = set(like.classes_)
     with tempfile.NamedTemporaryFile("w", suffix=".txt", encoding="utf-8", delete=False) as stream:
         for example in train:
             labels = " ".join("__label__" + tag for tag in example.labels if tag in classes) or "__label__none"
@@ -65,25 +68,29 @@ def fasttext_probabilities(train, test, classes):
     model = fasttext.train_supervised(stream.name, loss="ova", wordNgrams=2, epoch=50, lr=0.5, dim=50,
                                       minCount=1, seed=0, thread=1, verbose=0)
     Path(stream.name).unlink()
-    index = {tag: j for j, tag in enumerate(classes)}
-    probabilities = np.zeros((len(test), len(classes)))
-    for i, example in enumerate(test):
-        labels, scores = model.predict(" ".join(surfaces(example.text)), k=-1, threshold=0.0)
-        for label, score in zip(labels, scores):
-            j = index.get(label.removeprefix("__label__"))
-            if j is not None:
-                probabilities[i, j] = min(float(score), 1.0)
-    return probabilities
+    index = {tag: j for j, tag in enumerate(like.classes_)}
+
+    def predict_proba(texts):
+        probabilities = np.zeros((len(texts), len(index)))
+        for i, text in enumerate(texts):
+            labels, scores = model.predict(" ".join(surfaces(text)), k=-1, threshold=0.0)
+            for label, score in zip(labels, scores):
+                j = index.get(label.removeprefix("__label__"))
+                if j is not None:
+                    probabilities[i, j] = min(float(score), 1.0)
+        return probabilities
+
+    return Peer(like, predict_proba)
 
 
-def sklearn_probabilities(train, test, classes, seed):
+def sklearn_peer(train, like, seed):
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import GridSearchCV, GroupKFold
     from sklearn.multiclass import OneVsRestClassifier
     from sklearn.pipeline import make_pipeline
 
-    Y = np.array([[tag in e.labels for tag in classes] for e in train], dtype=int)
+    Y = np.array([[tag in e.labels for tag in like.classes_] for e in train], dtype=int)
     pipeline = make_pipeline(TfidfVectorizer(tokenizer=surfaces, token_pattern=None, lowercase=False,
                                              ngram_range=(1, 2), sublinear_tf=True),
                              OneVsRestClassifier(LogisticRegression(solver="liblinear", random_state=seed)))
@@ -92,7 +99,7 @@ def sklearn_probabilities(train, test, classes, seed):
                           scoring="f1_micro",
                           cv=GroupKFold(n_splits=3))
     search.fit([e.text for e in train], Y, groups=[e.group for e in train])
-    return search.predict_proba([e.text for e in test]), search.best_params_
+    return Peer(like, search.predict_proba), search.best_params_
 
 
 def main(argv=None) -> int:
@@ -105,13 +112,11 @@ def main(argv=None) -> int:
 
     examples = load_corpus(args.data)
     groups = np.array([e.group for e in examples], dtype=object)
-    min_count = HashtagModel().min_count
     scores = {"ours": [], "fastText": [], "tuned scikit-learn": []}
     seconds = Counter()
     for fold, (train_rows, test_rows) in enumerate(group_folds(groups, args.folds, args.seed), 1):
         train = [examples[i] for i in train_rows]
         test = [examples[i] for i in test_rows]
-        classes, scopes = label_set(train, min_count)
 
         started = time.perf_counter()
         ours = fit_examples(HashtagModel(random_state=args.seed), train)
@@ -119,15 +124,12 @@ def main(argv=None) -> int:
         seconds["ours"] += time.perf_counter() - started
 
         started = time.perf_counter()
-        probabilities = fasttext_probabilities(train, test, classes)
-        scores["fastText"].append(flat_scores(evaluate(Peer(classes, scopes, probabilities), test,
-                                                       probabilities=probabilities)))
+        scores["fastText"].append(flat_scores(evaluate(fasttext_peer(train, ours), test)))
         seconds["fastText"] += time.perf_counter() - started
 
         started = time.perf_counter()
-        probabilities, best = sklearn_probabilities(train, test, classes, args.seed)
-        scores["tuned scikit-learn"].append(flat_scores(evaluate(Peer(classes, scopes, probabilities), test,
-                                                                 probabilities=probabilities)))
+        peer, best = sklearn_peer(train, ours, args.seed)
+        scores["tuned scikit-learn"].append(flat_scores(evaluate(peer, test)))
         seconds["tuned scikit-learn"] += time.perf_counter() - started
         print(f"fold {fold}: " + "; ".join(f"{name} micro-F1 {runs[-1]['micro_f1']:.3f}" for name, runs in scores.items())
               + f" (sklearn {best})", flush=True)
