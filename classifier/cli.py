@@ -5,14 +5,22 @@ import argparse
 import json
 import os
 import sys
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from pathlib import Path
 
 from . import config
-from .batch import add_parallel_arguments
+from .batch import add_parallel_arguments, add_progress_argument
 from .config import DEFAULT_MODEL, MIN_COUNT, TRAINING_DATA, model_in_use
 from .corpus import FORMATS, CorpusError, load_corpus, tag_variants
-from .training import stderr_progress
+
+
+def stderr_progress(message: str) -> None:
+    """``training.stderr_progress``, imported when first used: importing ``training`` at start-up
+    would cost every command scikit-learn's import before it can do anything (``suggest`` starts
+    its workers first)."""
+    from .training import stderr_progress as say
+
+    say(message)
 
 
 def _add_data_arguments(parser, default_data=True):
@@ -43,7 +51,10 @@ def run_train(args) -> int:
 
 
 def run_examples(args) -> int:
-    for example in load_corpus(args.paths, format=args.format):
+    examples = load_corpus(args.paths, format=args.format)
+    if not examples:
+        raise ValueError(f"no corpus texts found in {', '.join(args.paths)}")
+    for example in examples:
         print(json.dumps(example.to_json(), ensure_ascii=False))
     return 0
 
@@ -107,23 +118,6 @@ def _tag_warnings(counts: Counter, min_count: int) -> list[str]:
     return warnings
 
 
-def _read_inputs(stream):
-    """Paragraphs from a stream: one a line, or JSON Lines objects with ``text``."""
-    for number, line in enumerate(stream, 1):
-        if not line.strip():
-            continue
-        if line.lstrip().startswith("{"):
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise CorpusError(stream.name, number, f"invalid JSON: {error.msg}") from None
-            if not isinstance(record, dict) or not isinstance(record.get("text"), str):
-                raise CorpusError(stream.name, number, "a JSON input line needs a string 'text'")
-            yield number, record.get("id"), record["text"]
-        else:
-            yield number, None, line.rstrip("\n")
-
-
 def ensure_default_model(model_dir: str) -> None:
     """On a fresh clone there is no trained model yet: train the default one from the bundled
     corpus. Other model folders are never trained implicitly."""
@@ -136,30 +130,58 @@ def ensure_default_model(model_dir: str) -> None:
 
 
 def run_suggest(args) -> int:
-    from .batch import paired, suggest_chunks
-    from .persist import load_model
+    """Paragraphs in (a line each, or JSON Lines with ``text``), JSON Lines out, in input order.
+
+    Chunks of lines are scored in this process, and in worker processes when the input is large
+    (``batch.auto_start``) or ``--jobs`` asks: each chunk's lines are parsed, scored and written
+    out as JSON by whoever scores it, so this process reads lines and writes text.
+    """
+    from .batch import auto_start, map_ordered, start_workers, suggest_lines
+    from .progress import Progress, file_size_and_position
 
     args.model = args.model or str(model_in_use())
-    ensure_default_model(args.model)
-    model, _ = load_model(args.model)
-    # Batches of texts go to the model (or, with --jobs / --dask-scheduler, to its workers) as
-    # the input is read, and come back in input order.
-    size = args.batch_size or config.BATCH_SIZE
-    stream = sys.stdin if args.input in (None, "-") else open(args.input, encoding="utf-8")
-    with stream:
-        chunks, pending = paired(_read_inputs(stream), size, key=lambda item: item[2])
-        for results in suggest_chunks(model, chunks, k=args.k, threshold=args.threshold, explain=args.explain,
-                                      jobs=args.jobs, dask_scheduler=args.dask_scheduler, model_dir=args.model):
-            _write_suggestions(pending.popleft(), results)
+    with open_input(args.input) as stream:
+        total, position = file_size_and_position(stream)
+        start = auto_start(args.jobs, args.dask_scheduler, total)
+        if start == 0 and not args.dask_scheduler:
+            # Workers import scikit-learn and load the model on the other cores while this
+            # process does the same, rather than after it (a second saved on 2 cores).
+            start_workers(args.jobs, args.model)
+        from .persist import load_model
+
+        ensure_default_model(args.model)
+        model, _ = load_model(args.model)
+        model.suggest(["確認"], k=args.k, threshold=args.threshold)  # a bad --k or --threshold: exit 2 now
+        options = {"k": args.k, "threshold": args.threshold, "explain": args.explain}
+        size = args.batch_size or config.BATCH_SIZE
+        progress = Progress("paragraphs", total, enabled=args.progress)
+        read_up_to = deque()  # the input's position after each chunk in flight, for the progress
+        for text, count, error in map_ordered(suggest_lines, _line_chunks(stream, size, options, position, read_up_to),
+                                              model, jobs=args.jobs, dask_scheduler=args.dask_scheduler,
+                                              model_dir=args.model, start_after=start, keep_workers=False):
+            if error:
+                raise CorpusError(stream.name, *error)
+            _write_suggestions(text)
+            progress.update(count, read_up_to.popleft())
+        progress.close()
     return 0
 
 
-def _write_suggestions(batch, results):
-    for (number, identifier, _), suggestions in zip(batch, results):
-        record = {"line": number, "suggestions": suggestions}
-        if identifier is not None:
-            record = {"id": identifier, **record}
-        print(json.dumps(record, ensure_ascii=False))
+def _line_chunks(stream, size: int, options: dict, position, read_up_to):
+    """(number of the first line, lines, options) for every ``size`` lines of ``stream``; the
+    position in the file after each is appended to ``read_up_to`` (None for a pipe)."""
+    from itertools import islice
+
+    first = 1
+    while lines := list(islice(stream, size)):
+        read_up_to.append(position() if position else None)
+        yield first, lines, options
+        first += len(lines)
+
+
+def _write_suggestions(text: str) -> None:
+    """A chunk's JSON Lines, flushed: a reader downstream gets each chunk as it is done."""
+    sys.stdout.write(text)
     sys.stdout.flush()
 
 
@@ -188,9 +210,15 @@ def run_evaluate(args) -> int:
         model_dir = args.model or str(model_in_use())
         model, metadata = load_model(model_dir)
         decisions = None
-        if is_parallel(args.jobs, args.dask_scheduler):
-            decisions = decide(model, [e.text for e in examples], k=args.k, threshold=args.threshold, jobs=args.jobs,
-                               dask_scheduler=args.dask_scheduler, model_dir=model_dir)
+        texts = [e.text for e in examples]
+        # every core for a large corpus (batch.PARALLEL_MIN_TEXTS) unless --jobs says otherwise
+        if is_parallel(args.jobs, args.dask_scheduler, len(texts)):
+            from .progress import Progress
+
+            progress = Progress("texts scored", enabled=args.progress)
+            decisions = decide(model, texts, k=args.k, threshold=args.threshold, jobs=args.jobs,
+                               dask_scheduler=args.dask_scheduler, model_dir=model_dir, progress=progress.update)
+            progress.close()
         baseline = None
         if args.baseline:
             baseline_model, baseline_metadata = load_model(args.baseline)
@@ -198,11 +226,24 @@ def run_evaluate(args) -> int:
         report, errors = build_report(model, examples, k=args.k, threshold=args.threshold, metadata=metadata,
                                       model_dir=model_dir, data_paths=args.data, baseline=baseline,
                                       decisions=decisions, progress=stderr_progress)
+        _mark_training_overlap(report, model_dir, metadata, examples)
         print(format_summary(report))
     if args.report_dir:
         paths = write_report(args.report_dir, report, errors)
         print(f"report: {paths[HTML_FILE]} (and report.json, errors.jsonl)")
     return 0
+
+
+def _mark_training_overlap(report: dict, model_dir, metadata: dict, examples) -> None:
+    """Say on stderr, and in the report, how many evaluation texts the model was trained on."""
+    from .overlap import describe_overlap, overlap_with_training
+
+    overlap = overlap_with_training(model_dir, metadata, [e.text for e in examples])
+    report["overlap_with_training"] = overlap
+    warning = describe_overlap(overlap)
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
+        report["notes"].insert(0, warning)
 
 
 def run_annotate(args) -> int:
@@ -256,16 +297,87 @@ def run_promote(args) -> int:
                        report_dir=args.report_dir, progress=stderr_progress)
     if decision["report"] is not None:
         print(format_summary(decision["report"]))
+    changes = decision.get("tag_changes") or {}
+    for key in ("lost", "gained"):
+        if changes.get(key):
+            print(f"tags {key} ({len(changes[key])}): {' '.join(changes[key])}")
     for warning in decision["warnings"]:
         print(f"warning: {warning}")
     if decision["promoted"]:
         print(f"promoted: {decision['pointer']} -> {decision['new']} (was {decision['previous'] or 'nothing'}); "
               f"{decision['reason']}")
-        print(f"a service started with --model {decision['pointer']} serves it after POST /admin/reload")
-        return 0
+        return _reload_after_promotion(args, decision)
     hint = "" if decision["accepted"] else "; --force promotes anyway"
     print(f"not promoted: {decision['reason']}{hint}")
     return 0 if decision["accepted"] else 1
+
+
+def _reload_after_promotion(args, decision) -> int:
+    """Ask the running service to reload when one is configured; else say how."""
+    from .promote import reload_service
+
+    settings = config.settings({"RELOAD_URL": args.reload_url})
+    url, token = settings["RELOAD_URL"], settings["ADMIN_TOKEN"]
+    if url and token:
+        try:
+            answer = reload_service(url, token)
+        except ValueError as error:
+            print(f"warning: the service still serves the previous model: the reload failed ({error}); "
+                  f"restart it, or POST /admin/reload again", file=sys.stderr)
+            return 0
+        print(f"reloaded: {url} now serves {answer.get('model')} (was {answer.get('previous')})")
+        return 0
+    missing = "HASHTAG_ADMIN_TOKEN is not set" if url else "no service named (--reload-url or HASHTAG_RELOAD_URL)"
+    print(f"a running service keeps serving the previous model until it reloads ({missing}): POST /admin/reload "
+          f"with the admin token (curl -X POST -H \"Authorization: Bearer $HASHTAG_ADMIN_TOKEN\" "
+          f"http://HOST:PORT/admin/reload), or restart it; --reload-url URL does it after a promotion. A service "
+          f"started without --model (or with --model {decision['pointer']}) then serves the new model; one started "
+          f"on another folder does not")
+    return 0
+
+
+def run_feedback(args) -> int:
+    """The review queue: only accepted records are exported for training."""
+    from .service.feedback_store import FeedbackUnavailable, open_feedback_store
+
+    try:
+        store = open_feedback_store(config.settings({"FEEDBACK_PATH": args.db}))
+        if args.action == "list":
+            records = store.list(None if args.status == "all" else args.status, args.limit, args.after)
+            for record in records:
+                if args.json:
+                    print(json.dumps(record, ensure_ascii=False))
+                else:
+                    text = " ".join(record["text"].split())
+                    new = f" new: {' '.join(record['new_tags'])}" if record["new_tags"] else ""
+                    print(f"{record['id']:>6} {record['status']:8} {record['received']} "
+                          f"{' '.join(record['tags'] + record['post_tags']) or '(no tag)'}{new} | "
+                          f"{text[:60]}{'…' if len(text) > 60 else ''}")
+            counts = store.counts()
+            print(", ".join(f"{n} {status}" for status, n in counts.items()), file=sys.stderr)
+        elif args.action == "show":
+            record = store.get(args.id)
+            if record is None:
+                raise ValueError(f"no feedback record {args.id}")
+            print(json.dumps(record, ensure_ascii=False, indent=1))
+        elif args.action in ("accept", "reject"):
+            try:
+                records = store.review(args.ids, {"accept": "accepted", "reject": "rejected"}[args.action])
+            except KeyError as error:
+                raise ValueError(f"{error.args[0]}; nothing changed") from None
+            for record in records:
+                new = f" (new tags accepted: {' '.join(record['new_tags'])})" if record["new_tags"] and \
+                    record["status"] == "accepted" else ""
+                print(f"{record['id']} {record['status']}{new}")
+            if args.action == "accept":
+                print("`python -m classifier feedback export` writes the accepted records for train.py", file=sys.stderr)
+        else:
+            count = store.export_accepted(args.out)
+            print(f"{count} accepted records written to {args.out} (train.py reads it with training_data/)")
+    except FeedbackUnavailable as error:
+        raise ValueError(f"the feedback database {args.db or config.settings()['FEEDBACK_PATH']} cannot be used: "
+                         f"{error}") from None
+    return 0
 
 
 def run_serve(args) -> int:
@@ -273,11 +385,18 @@ def run_serve(args) -> int:
     from gunicorn.app.base import BaseApplication
 
     from .service import create_app
+    from .service.feedback_store import open_feedback_store
+    from .service.model_holder import share_reloads_between_processes
 
     settings = config.settings({"HOST": args.host, "PORT": args.port, "MODEL_DIR": args.model,
                                 "WORKERS": args.workers, "THREADS": args.threads, "FEEDBACK_PATH": args.feedback})
-    settings["MODEL_DIR"] = str(settings["MODEL_DIR"] or model_in_use())
-    ensure_default_model(settings["MODEL_DIR"])
+    # Without --model the workers load the model in use at every (re)load: a promotion made
+    # while the server runs is served after POST /admin/reload.
+    serving = settings["MODEL_DIR"] or f"{model_in_use()} (the model in use)"
+    ensure_default_model(str(settings["MODEL_DIR"] or model_in_use()))
+    # Once, before the workers fork: the database is created, the old JSON Lines file imported.
+    open_feedback_store(settings).close()
+    share_reloads_between_processes()
 
     class Production(BaseApplication):
         def load_config(self):
@@ -295,7 +414,7 @@ def run_serve(args) -> int:
         def load(self):
             return create_app(settings)
 
-    stderr_progress(f"serving {settings['MODEL_DIR']} on http://{settings['HOST']}:{settings['PORT']} "
+    stderr_progress(f"serving {serving} on http://{settings['HOST']}:{settings['PORT']} "
                     f"({settings['WORKERS']} workers x {settings['THREADS']} threads, pid {os.getpid()})")
     Production().run()
     return 0
@@ -327,6 +446,7 @@ def _add_suggest_command(commands) -> None:
     suggest.add_argument("--explain", action="store_true", help="add the terms behind each tag")
     suggest.add_argument("--batch-size", type=int, help=argparse.SUPPRESS)
     add_parallel_arguments(suggest)
+    add_progress_argument(suggest)
     suggest.set_defaults(run=run_suggest)
 
 
@@ -349,6 +469,7 @@ def _add_evaluate_command(commands) -> None:
     evaluate.add_argument("--held-out-only", action="store_true", help="with --annotate: only the posts the model "
                                                                        "held out in training (its metadata's fraction)")
     add_parallel_arguments(evaluate)
+    add_progress_argument(evaluate)
     evaluate.set_defaults(run=run_evaluate)
 
 
@@ -363,7 +484,9 @@ def _add_annotate_command(commands) -> None:
 
 
 def _add_promote_command(commands) -> None:
-    from .promote import DEFAULT_TOLERANCE
+    # promote.DEFAULT_TOLERANCE (a test holds them equal): importing promote to build the parser
+    # would cost every command, `suggest` on ten lines included, scikit-learn's import.
+    DEFAULT_TOLERANCE = 0.005
 
     promote = commands.add_parser("promote", help="make a newly trained model the one in use if it is not worse")
     promote.add_argument("model", help="the new model folder (written by train.py --out)")
@@ -377,7 +500,31 @@ def _add_promote_command(commands) -> None:
     promote.add_argument("--force", action="store_true", help="promote even if it is worse")
     promote.add_argument("--dry-run", action="store_true", help="compare and print; change nothing")
     promote.add_argument("--report-dir", help="write the comparison report here")
+    promote.add_argument("--reload-url", metavar="URL",
+                         help="after promoting, POST URL/admin/reload with $HASHTAG_ADMIN_TOKEN (default "
+                              "$HASHTAG_RELOAD_URL; e.g. http://127.0.0.1:8000)")
     promote.set_defaults(run=run_promote)
+
+
+def _add_feedback_command(commands) -> None:
+    feedback = commands.add_parser("feedback", help="review the feedback queue: list, show, accept, reject, export")
+    feedback.add_argument("--db", help=f"the feedback database (default {config.SETTING['FEEDBACK_PATH'].default}; "
+                                       f"$HASHTAG_FEEDBACK_PATH)")
+    actions = feedback.add_subparsers(dest="action", required=True)
+    listing = actions.add_parser("list", help="records, oldest first (default: the pending ones)")
+    listing.add_argument("--status", choices=("pending", "accepted", "rejected", "all"), default="pending")
+    listing.add_argument("--limit", type=int, default=100)
+    listing.add_argument("--after", type=int, default=0, help="only records with a larger id")
+    listing.add_argument("--json", action="store_true", help="one JSON object a line")
+    show = actions.add_parser("show", help="one record, as JSON")
+    show.add_argument("id", type=int)
+    for name, what in (("accept", "accept records (and their new tags): exported for training"),
+                       ("reject", "reject records: they never reach training")):
+        action = actions.add_parser(name, help=what)
+        action.add_argument("ids", nargs="+", type=int, metavar="ID")
+    export = actions.add_parser("export", help="write the accepted records as JSON Lines that train.py reads")
+    export.add_argument("--out", default=str(config.ACCEPTED_FEEDBACK), help="default %(default)s")
+    feedback.set_defaults(run=run_feedback)
 
 
 def _add_serve_command(commands) -> None:
@@ -400,23 +547,64 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m classifier", description="Hashtag suggestions for Japanese news.")
     commands = parser.add_subparsers(dest="command", required=True)
     for add in (_add_corpus_commands, _add_suggest_command, _add_annotate_command, _add_evaluate_command,
-                _add_promote_command, _add_serve_command):
+                _add_promote_command, _add_feedback_command, _add_serve_command):
         add(commands)
     return parser
 
 
 def main(argv=None) -> int:
-    from .persist import ModelLoadError
-
     parser = build_parser()
     args = parser.parse_args(argv)
+    return _run_reporting_errors(args.run, args)
+
+
+def _run_reporting_errors(run, args) -> int:
+    """Bad input (a missing, unreadable or undecodable file, a bad line, a model that cannot be
+    loaded) is one line on stderr naming it, and exit code 2; never a traceback."""
+    from .persist import ModelLoadError
+
     try:
-        return args.run(args)
+        return run(args)
+    except BrokenPipeError:
+        return 0
+    except UnicodeDecodeError as error:  # a stream decoded as it is read (before ValueError: a subclass)
+        print(f"error: {_input_name(args)}: {describe_undecodable(error.object, error.start)}", file=sys.stderr)
+        return 2
     except (CorpusError, ValueError, ModelLoadError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    except BrokenPipeError:
-        return 0
+    except OSError as error:
+        name = error.filename if error.filename is not None else _input_name(args)
+        print(f"error: {name}: cannot be read: {error.strerror or error}", file=sys.stderr)
+        return 2
+
+
+def _input_name(args) -> str:
+    name = getattr(args, "input", None)
+    return "standard input" if name in (None, "-") else str(name)
+
+
+def describe_undecodable(data: bytes, start: int) -> str:
+    """Why bytes are not UTF-8, with a hint when they are Shift_JIS (what Japanese Excel writes)."""
+    from .corpus import undecodable_message
+
+    return undecodable_message(data, start)
+
+
+def open_input(path: str | None):
+    """A text stream for a command's input: standard input for None or '-', else the file. A
+    missing file, a folder or an unreadable file is a CorpusError naming it (exit code 2)."""
+    if path in (None, "-"):
+        return sys.stdin
+    file = Path(path)
+    if file.is_dir():
+        raise CorpusError(file, None, "is a folder, not a file")
+    if not file.exists():
+        raise CorpusError(file, None, "no such file")
+    try:
+        return open(file, encoding="utf-8")
+    except OSError as error:
+        raise CorpusError(file, None, f"cannot be read: {error.strerror or error}") from None
 
 
 def main_train(argv=None) -> int:
@@ -424,8 +612,4 @@ def main_train(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="train.py", description="Train a hashtag model from a corpus.")
     add_train_arguments(parser)
     args = parser.parse_args(argv)
-    try:
-        return run_train(args)
-    except (CorpusError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    return _run_reporting_errors(run_train, args)

@@ -18,6 +18,10 @@ MODELS = ROOT / "models"
 DEFAULT_MODEL = MODELS / "default"
 # The link that names the promoted model (``python -m classifier promote``).
 MODEL_POINTER = MODELS / "current"
+# Files the service writes at run time (the feedback database): ignored by git, never read by train.py.
+VAR = ROOT / "var"
+# Where reviewed feedback is exported for training (``python -m classifier feedback export``).
+ACCEPTED_FEEDBACK = TRAINING_DATA / "feedback" / "accepted.jsonl"
 
 # Tags with fewer examples than this are not learned (their texts stay as negatives).
 MIN_COUNT = 10
@@ -54,9 +58,14 @@ SETTINGS = (
     Setting("WORKERS", "HASHTAG_WORKERS", 2, "gunicorn worker processes (one per core here)"),
     # MeCab holds the GIL while it parses: more threads add memory, not throughput.
     Setting("THREADS", "HASHTAG_THREADS", 1, "threads per worker"),
-    Setting("FEEDBACK_PATH", "HASHTAG_FEEDBACK_PATH", str(TRAINING_DATA / "feedback.jsonl"),
-            "where POST /feedback appends records"),
-    Setting("ADMIN_TOKEN", "HASHTAG_ADMIN_TOKEN", None, "bearer token for POST /admin/reload; unset: off"),
+    Setting("FEEDBACK_PATH", "HASHTAG_FEEDBACK_PATH", str(VAR / "feedback.sqlite3"),
+            "the feedback database (SQLite) where POST /feedback stores records for review"),
+    Setting("FEEDBACK_IMPORT_PATH", "HASHTAG_FEEDBACK_IMPORT", str(TRAINING_DATA / "feedback.jsonl"),
+            "the old JSON Lines feedback file: imported once as pending records, then renamed aside"),
+    Setting("ADMIN_TOKEN", "HASHTAG_ADMIN_TOKEN", None,
+            "bearer token for /admin/reload and the feedback review (/admin/feedback); unset: off"),
+    Setting("RELOAD_URL", "HASHTAG_RELOAD_URL", None,
+            "the running service that `promote` asks to reload (with HASHTAG_ADMIN_TOKEN), e.g. http://127.0.0.1:8000"),
     Setting("MAX_TEXTS", "HASHTAG_MAX_TEXTS", 256, "texts per /suggest request"),
     Setting("MAX_TEXT_CHARS", "HASHTAG_MAX_TEXT_CHARS", 20_000, "characters per text"),
     Setting("MAX_CONTENT_LENGTH", "HASHTAG_MAX_BODY_BYTES", 2 * 1024 * 1024, "request body limit in bytes"),

@@ -1,8 +1,9 @@
 """Promote a newly trained model to be the one in use, only when it is not worse.
 
-The model in use is named by a pointer: a symbolic link such as ``models/current -> 2026-11-22``.
-Promotion scores the new model and the one in use on the same labelled texts, which neither was
-trained on: by default the held-out posts of the new model's corpus, with both configurations
+The model in use is named by a pointer: a symbolic link such as ``models/current -> 2026-11-22``;
+before the first promotion it is ``models/default`` (what ``serve`` loads). A new model whose tag
+set differs from the one in use is refused unless forced. Promotion scores the new model and the
+one in use on the same labelled texts, which neither was trained on: by default the held-out posts of the new model's corpus, with both configurations
 refitted on its other posts (a served model is fitted on every post); with ``--data``, the
 given texts and the models as they are. It prints the comparison, and replaces the
 link only when no metric that matters got worse beyond a tolerance, or when forced. The link is
@@ -21,11 +22,11 @@ from typing import Callable, Sequence
 
 from sklearn.base import clone
 
-from .config import HOLDOUT, MODEL_POINTER
+from .config import DEFAULT_MODEL, HOLDOUT, MODEL_POINTER
 from .corpus import load_corpus
 from .evaluate import LOWER_IS_BETTER, flat_scores
 from .model import HashtagModel, fit_examples
-from .persist import ModelLoadError, load_model, write_json
+from .persist import METADATA_FILE, ModelLoadError, load_model, write_json
 from .report import build_report, write_report
 from .training import split_holdout
 
@@ -121,15 +122,53 @@ def regressions(delta: dict, tolerance: float) -> list[str]:
     return worse
 
 
+def in_use_fallback(pointer: str | os.PathLike) -> Path:
+    """The model served while ``pointer`` does not exist yet: the ``default`` folder beside it, as
+    ``config.model_in_use()`` chooses ``models/default`` while there is no ``models/current``."""
+    pointer = Path(pointer)
+    return DEFAULT_MODEL if pointer == POINTER else pointer.parent / DEFAULT_MODEL.name
+
+
+def model_in_use(pointer: str | os.PathLike = POINTER, fallback: str | os.PathLike | None = None) -> Path | None:
+    """The folder a service started on the pointer (or, before any promotion, on the models
+    folder's default) serves: the pointer's target, else ``fallback`` when it holds a model."""
+    target = current_target(pointer)
+    if target is not None:
+        return target
+    fallback = Path(fallback) if fallback is not None else in_use_fallback(pointer)
+    return fallback.resolve() if (fallback / METADATA_FILE).is_file() else None
+
+
+def tag_changes(new_model: HashtagModel, old_model: HashtagModel) -> dict:
+    """The tags the new model no longer learns (``lost``) and the ones it adds (``gained``)."""
+    new, old = set(new_model.classes_), set(old_model.classes_)
+    return {"lost": sorted(old - new), "gained": sorted(new - old)}
+
+
+def describe_tag_changes(changes: dict, limit: int = 12) -> str:
+    parts = []
+    for key in ("lost", "gained"):
+        tags = changes[key]
+        if tags:
+            shown = " ".join(tags[:limit]) + (f" … ({len(tags) - limit} more)" if len(tags) > limit else "")
+            parts.append(f"{len(tags)} tags {key}: {shown}")
+    return "; ".join(parts)
+
+
 def promote(new_dir: str | os.PathLike, pointer: str | os.PathLike = POINTER, data: Sequence[str] | None = None,
             format: str | None = None, tolerance: float = DEFAULT_TOLERANCE, force: bool = False,
             dry_run: bool = False, report_dir: str | os.PathLike | None = None,
-            progress: Callable[[str], None] | None = None) -> dict:
+            progress: Callable[[str], None] | None = None, fallback: str | os.PathLike | None = None) -> dict:
     """Compare ``new_dir`` with the model in use and move the pointer if it is not worse.
 
-    Returns the decision: ``promoted``, ``reason``, ``previous``, ``new`` and the comparison
-    ``report`` (None when there was nothing to compare with). The decision is also written to
-    ``promotion.json`` in the new model's folder.
+    The model in use is the pointer's target or, before the first promotion, ``fallback`` (the
+    ``default`` folder beside the pointer): what ``serve`` loads. A model whose tag set differs
+    from it (tags lost or gained) is refused unless forced, whatever its scores: it was trained
+    for another task or on another corpus, and its scores are not comparable.
+
+    Returns the decision: ``promoted``, ``reason``, ``previous``, ``new``, ``tag_changes`` and the
+    comparison ``report`` (None when there was nothing to compare with). The decision is also
+    written to ``promotion.json`` in the new model's folder.
     """
     say = progress or (lambda message: None)
     if tolerance < 0:
@@ -137,13 +176,18 @@ def promote(new_dir: str | os.PathLike, pointer: str | os.PathLike = POINTER, da
     new_dir, pointer = Path(new_dir), Path(pointer)
     new_model, new_metadata = load_model(new_dir)
     with _promotion_lock(pointer):
-        previous = current_target(pointer)
-        if previous is not None and previous == new_dir.resolve():
+        previous = model_in_use(pointer, fallback)
+        has_pointer = current_target(pointer) is not None
+        if previous is not None and previous == new_dir.resolve() and has_pointer:
             return {"promoted": False, "accepted": True, "forced": False, "reason": f"{new_dir} is already the model in use",
                     "new": str(new_dir), "previous": str(previous), "pointer": str(pointer), "report": None,
-                    "warnings": []}
-        accept, reason, report, errors, warnings = _compare(new_model, new_metadata, new_dir, previous, data,
-                                                            format, tolerance, say)
+                    "warnings": [], "tag_changes": None}
+        if previous is not None and previous == new_dir.resolve():
+            accept, reason, report, errors, warnings, changes = (
+                True, f"{new_dir} is already served (no pointer yet): the pointer now names it", None, [], [], None)
+        else:
+            accept, reason, report, errors, warnings, changes = _compare(
+                new_model, new_metadata, new_dir, previous, data, format, tolerance, say)
         promoted = (accept or force) and not dry_run
         if force and not accept:
             reason = f"forced: {reason}"
@@ -155,7 +199,7 @@ def promote(new_dir: str | os.PathLike, pointer: str | os.PathLike = POINTER, da
         "promoted": promoted, "accepted": accept, "forced": bool(force and not accept), "reason": reason,
         "decided": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "new": str(new_dir), "previous": str(previous) if previous else None, "pointer": str(pointer),
-        "warnings": warnings,
+        "warnings": warnings, "tag_changes": changes,
         "scores": flat_scores(report) if report else None, "baseline_scores": report["baseline"]["scores"] if report else None,
         "delta": report["baseline"]["delta"] if report else None,
     }
@@ -166,25 +210,63 @@ def promote(new_dir: str | os.PathLike, pointer: str | os.PathLike = POINTER, da
 
 
 def _compare(new_model, new_metadata: dict, new_dir: Path, previous: Path | None, data, format, tolerance: float,
-             say) -> tuple[bool, str, dict | None, list, list[str]]:
-    """Whether the new model may replace the one in use: (accept, reason, report, errors, warnings)."""
+             say) -> tuple[bool, str, dict | None, list, list[str], dict | None]:
+    """Whether the new model may replace the one in use:
+    (accept, reason, report, errors, warnings, tag changes)."""
     if previous is None:
-        return True, "no model in use yet", None, [], []
+        return True, "no model in use yet", None, [], [], None
     try:
         old_model, old_metadata = load_model(previous)
     except ModelLoadError as error:
-        return True, f"the model in use cannot be loaded ({error})", None, [], []
+        return True, f"the model in use cannot be loaded ({error})", None, [], [], None
+    changes = tag_changes(new_model, old_model)
+    changed = describe_tag_changes(changes)
+    warnings = [f"the tag set changes: {changed}"] if changed else []
     examples, refit_on, described = comparison_examples(new_metadata, data, format)
     say(f"comparing {new_dir} with {previous} on {len(examples)} texts: {described}")
-    warnings = []
-    if refit_on is not None:
-        new_model, old_model = refitted(new_model, refit_on), refitted(old_model, refit_on)
-    report, errors = build_report(new_model, examples, metadata=new_metadata, model_dir=new_dir,
-                                  data_paths=data or (new_metadata.get("data") or {}).get("paths"),
-                                  baseline=(old_model, old_metadata, previous), progress=say)
-    report["promotion"] = {"compared_on": described, "metrics": list(PROMOTION_METRICS), "tolerance": tolerance}
+    try:
+        if refit_on is not None:
+            new_model, old_model = refitted(new_model, refit_on), refitted(old_model, refit_on)
+        report, errors = build_report(new_model, examples, metadata=new_metadata, model_dir=new_dir,
+                                      data_paths=data or (new_metadata.get("data") or {}).get("paths"),
+                                      baseline=(old_model, old_metadata, previous), progress=say)
+    except ValueError as error:
+        if not changed:
+            raise
+        # Another task altogether (the old tags absent from the new corpus): nothing to compare.
+        return False, f"the tag set changes ({changed}); the models cannot be compared ({error})", None, [], \
+            warnings, changes
+    report["promotion"] = {"compared_on": described, "metrics": list(PROMOTION_METRICS), "tolerance": tolerance,
+                           "tag_changes": changes}
+    if changed:
+        return False, f"the tag set changes ({changed})", report, errors, warnings, changes
     worse = regressions(report["baseline"]["delta"], tolerance)
     if worse:
-        return False, f"worse than {previous.name}: {', '.join(worse)}", report, errors, warnings
+        return False, f"worse than {previous.name}: {', '.join(worse)}", report, errors, warnings, changes
     reason = f"not worse than {previous.name} on {', '.join(PROMOTION_METRICS)} (tolerance {tolerance:g})"
-    return True, reason, report, errors, warnings
+    return True, reason, report, errors, warnings, changes
+
+
+def reload_service(url: str, token: str, timeout: float = 60) -> dict:
+    """POST ``url``/admin/reload with the admin token; the service's answer, or a ValueError saying why not."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    endpoint = url.rstrip("/")
+    if not endpoint.endswith("/admin/reload"):
+        endpoint += "/admin/reload"
+    request = urllib.request.Request(endpoint, data=b"", method="POST",
+                                     headers={"Authorization": f"Bearer {token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as error:
+        with error:
+            try:
+                message = json.loads(error.read() or b"{}").get("error", {}).get("message", error.reason)
+            except ValueError:
+                message = error.reason
+        raise ValueError(f"{endpoint} answered {error.code}: {message}") from None
+    except (OSError, ValueError) as error:
+        raise ValueError(f"{endpoint} could not be reached: {getattr(error, 'reason', None) or error}") from None

@@ -55,7 +55,7 @@ td[data-value] { text-align: right; font-variant-numeric: tabular-nums; }
 th.sortable { cursor: pointer; user-select: none; } th.sortable::after { content: " ⇅"; color: #aaa; }
 th[aria-sort="ascending"]::after { content: " ▲"; color: #333; } th[aria-sort="descending"]::after { content: " ▼"; color: #333; }
 .better { color: #1f7a38; font-weight: bold; } .worse { color: #b22222; font-weight: bold; }
-.notes li { margin: 2px 0; } .plots { display: flex; flex-wrap: wrap; gap: 16px; align-items: flex-start; }
+.notes li { margin: 2px 0; } .banner { background: #fdecea; border: 1px solid #b3261e; color: #5f1410; padding: 10px 14px; border-radius: 6px; margin: 12px 0; } .plots { display: flex; flex-wrap: wrap; gap: 16px; align-items: flex-start; }
 .errors td.text { max-width: 520px; white-space: pre-wrap; } .tag { white-space: nowrap; }
 .kind { font-size: 11px; background: #eee; border-radius: 3px; padding: 0 4px; }
 .help { color: #666; font-size: 12px; }
@@ -264,12 +264,24 @@ def _errors(errors: Sequence[dict], total: int) -> str:
 
 def render_html(report: dict, errors: Sequence[dict]) -> str:
     """The page of one evaluation report (``evaluate.build_report``)."""
-    sections = [_header(report), _notes(report.get("notes", [])), _summary(report), _per_tag(report),
+    sections = [_header(report), _overlap_banner(report), _notes(report.get("notes", [])), _summary(report),
+                _per_tag(report),
                 _confusions(report), _thresholds(report), _calibration(report),
                 _errors(errors, report.get("n_errors", len(errors))),
                 "<p class=\"help\">The keys of report.json are documented in REPORTS.md.</p>"]
     title = f"Evaluation · {(report.get('model') or {}).get('dir') or 'model'}"
     return _page(title, sections)
+
+
+def _overlap_banner(report: dict) -> str:
+    """A warning at the top when the evaluation texts include the model's training texts."""
+    overlap = report.get("overlap_with_training") or {}
+    if not overlap.get("n_overlapping"):
+        return ""
+    return (f"<div class=\"banner\" role=\"alert\" id=\"overlap-with-training\"><strong>Evaluated on training "
+            f"data:</strong> {overlap['share']:.0%} of these texts ({overlap['n_overlapping']} of "
+            f"{overlap['n_texts']}) are texts the model was trained on. The scores below measure memory, not "
+            f"how it does on new text.</div>")
 
 
 def render_cv_html(result: dict, errors: Sequence[dict]) -> str:

@@ -15,6 +15,7 @@ from .corpus import Example, load_corpus
 from .evaluate import flat_scores
 from .config import DEFAULT_MODEL, HOLDOUT, TRAINING_DATA
 from .model import HashtagModel, fit_examples
+from .overlap import write_digests
 from .persist import read_metadata, save_model
 from .report import build_report, model_summary, remove_report, write_report
 
@@ -68,6 +69,8 @@ def train(data: Sequence[str | Path] = (TRAINING_DATA,), out: str | Path = DEFAU
     metadata = model_metadata(model, examples, data, format, holdout, report)
     out = Path(out)
     progress(f"saving to {out}")
+    # Before the metadata that names it by hash: a digest left by an earlier model is never taken for this one's.
+    metadata["training_texts"] = write_digests(out, (e.text for e in examples))
     save_model(model, out, metadata)
     if report:
         # The report names the model of this folder, whose configuration it scored.
@@ -91,9 +94,10 @@ def report_dropped_tags(model: HashtagModel, progress) -> None:
     """Say which tags were too rare to learn, counted on the whole corpus, and the flag."""
     dropped = sorted(((n, tag) for tag, n in model.tag_counts_.items() if tag not in model.scopes_), reverse=True)
     if dropped:
-        shown = ", ".join(f"{tag} ({n})" for n, tag in dropped[:8]) + (" …" if len(dropped) > 8 else "")
-        progress(f"{len(dropped)} tags have fewer than {model.min_count} examples and are not learned: {shown}; "
-                 f"--min-count changes the limit")
+        shown = ", ".join(f"{tag} ({n} examples)" for n, tag in dropped[:8]) + (" …" if len(dropped) > 8 else "")
+        progress(f"warning: {len(dropped)} tags have fewer than {model.min_count} examples (counted on every post) "
+                 f"and are not learned: {shown}; --min-count N changes the limit (python -m classifier "
+                 f"corpus-stats lists every tag)")
 
 
 def score_configuration(model: HashtagModel, examples: list[Example], holdout: float, data, progress):

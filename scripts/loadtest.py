@@ -4,17 +4,17 @@
     python scripts/loadtest.py --requests 1000 --concurrency 8 --model models/default
 
 It starts the production server (``python -m classifier serve``: gunicorn, threaded workers) on
-127.0.0.1 with a fresh feedback file, sends the requests from ``--concurrency`` threads over
+127.0.0.1 with a fresh feedback database, sends the requests from ``--concurrency`` threads over
 keep-alive connections, stops the server and checks:
 
 - no 5xx answer and no connection error;
-- every feedback answered 201 is stored exactly once, every stored line is valid JSON (none
-  interleaved or torn), and nothing is stored that was not answered 201.
+- every feedback answered 201 is stored exactly once in the feedback database (SQLite, which
+  passes its integrity check), and nothing is stored that was not answered 201.
 
 It prints a JSON summary (counts, throughput, latency percentiles per kind of request) and exits
 1 if a check fails. Traffic goes to 127.0.0.1 only, bounded by ``--requests`` and ``--deadline``.
 ``--url`` aims it at a server that is already running instead; the feedback checks then need
-``--feedback`` (that server's feedback file). The test suite runs a smaller version of it
+``--feedback`` (that server's feedback database). The test suite runs a smaller version of it
 (tests/test_loadtest.py).
 """
 from __future__ import annotations
@@ -212,30 +212,29 @@ def run_load(url: str, requests: int, concurrency: int, seed: int = 0, deadline:
 
 
 def check_feedback(path: Path, outcomes: list[Outcome], plan: Plan) -> dict:
-    """Every accepted feedback stored exactly once; every line valid JSON; nothing else of this run."""
+    """Every accepted feedback stored exactly once in the feedback database (SQLite), which
+    passes its integrity check; nothing else of this run."""
+    import sqlite3
+
     accepted = Counter(o.marker for o in outcomes if o.kind == "feedback" and o.status == 201)
     refused = {o.marker for o in outcomes if o.kind == "feedback" and o.status != 201}
-    raw = path.read_bytes() if path.exists() else b""
-    lines = raw.split(b"\n")
-    torn = lines.pop() != b""  # the file must end with a newline
-    invalid, stored = 0, Counter()
+    texts, integrity = [], "ok"
+    if path.exists():
+        with contextlib.closing(sqlite3.connect(path)) as connection:
+            integrity = connection.execute("PRAGMA integrity_check").fetchone()[0]
+            texts = [row[0] for row in connection.execute("SELECT text FROM feedback")]
+    stored = Counter()
     prefix = f"loadtest-{plan.run}-"
-    for line in lines:
-        try:
-            record = json.loads(line.decode("utf-8"))
-            assert isinstance(record, dict) and isinstance(record.get("text"), str)
-        except (ValueError, AssertionError):
-            invalid += 1
-            continue
-        start = record["text"].rfind(f"({prefix}")
+    for text in texts:
+        start = text.rfind(f"({prefix}")
         if start >= 0:
-            stored[record["text"][start + 1:record["text"].index(")", start)]] += 1
+            stored[text[start + 1:text.index(")", start)]] += 1
     return {
         "accepted": sum(accepted.values()),
         "stored_lines_of_this_run": sum(stored.values()),
-        "lines_in_file": len(lines),
-        "invalid_lines": invalid,
-        "torn_last_line": torn,
+        "lines_in_file": len(texts),
+        "invalid_lines": 0 if integrity == "ok" else 1,
+        "torn_last_line": integrity != "ok",
         "accepted_not_stored_once": sorted(m for m in accepted if stored[m] != 1)[:20],
         "stored_not_accepted": sorted(m for m in stored if m not in accepted)[:20],
         "refused_but_stored": sorted(m for m in refused if stored[m])[:20],
@@ -299,7 +298,7 @@ def main(argv=None) -> int:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers of the started server")
     parser.add_argument("--threads", type=int, default=4, help="threads per worker of the started server")
     parser.add_argument("--url", help="use this running server (loopback only) instead of starting one")
-    parser.add_argument("--feedback", help="with --url: that server's feedback file, to check it")
+    parser.add_argument("--feedback", help="with --url: that server's feedback database, to check it")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--deadline", type=float, default=900.0, help="stop sending after this many seconds")
     args = parser.parse_args(argv)
@@ -309,7 +308,7 @@ def main(argv=None) -> int:
         feedback = check_feedback(Path(args.feedback), outcomes, plan) if args.feedback else None
     else:
         with tempfile.TemporaryDirectory(prefix="loadtest-") as folder:
-            with production_server(args.model, Path(folder) / "feedback.jsonl", args.workers, args.threads) as server:
+            with production_server(args.model, Path(folder) / "feedback.sqlite3", args.workers, args.threads) as server:
                 outcomes, seconds, plan = run_load(server.url, args.requests, args.concurrency, args.seed, args.deadline)
             feedback = check_feedback(server.feedback, outcomes, plan)  # after the server stopped
     summary = summarize(outcomes, seconds, args.requests, args.concurrency)

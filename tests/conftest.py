@@ -1,8 +1,15 @@
 """Fixtures shared by the test files. Helpers (paths, texts, corpora, servers, the browser)
 live in tests/support/."""
+import os
+
 import pytest
 
 from tests.support.paths import ROOT
+
+# The service and `feedback` import the old JSON Lines feedback file (training_data/feedback.jsonl)
+# once and rename it aside: never the working tree's own file from a test. Tests of the import
+# name their file.
+os.environ["HASHTAG_FEEDBACK_IMPORT"] = str(ROOT / "tests" / "no-such-dir" / "feedback.jsonl")
 
 
 @pytest.fixture(scope="session")
@@ -27,7 +34,7 @@ def live_server(bundled_model_dir, tmp_path_factory):
     """The real production server (gunicorn) on loopback, in a subprocess, ready to answer."""
     from tests.support.server import production_server
 
-    feedback = tmp_path_factory.mktemp("feedback") / "feedback.jsonl"
+    feedback = tmp_path_factory.mktemp("feedback") / "feedback.sqlite3"
     with production_server(bundled_model_dir, feedback, workers=2, threads=2, ready_timeout=60) as server:
         yield {"url": server.url, "feedback": feedback, "process": server.process}
 

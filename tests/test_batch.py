@@ -94,3 +94,74 @@ def test_cli_names_a_bad_input_line_in_parallel_runs(bundled_model_dir, tmp_path
     assert f"{inputs}:2: invalid JSON" in result.stderr
     assert "Traceback" not in result.stderr
 
+
+
+# --------------------------------------------------------------------------------------------
+# the command line's chunks: JSON text made from the chunk's arrays equals suggest + json.dumps
+
+@pytest.mark.parametrize("k, threshold", [(None, None), (1, None), (3, 0.2), (10, 0.0), (50, 0.0), (2, 1.0)])
+def test_suggestions_json_equals_suggest_then_json_dumps(bundled_model, paragraphs, k, threshold):
+    texts = paragraphs[:300] + EDGE_TEXTS
+    ids = [None, "p1", 7, 1.5, -0.0, {"a": ["b", 1]}, "引用「ä」\n\"", [1, None], True]
+    records = [(n, ids[n % len(ids)], text) for n, text in enumerate(texts, 1)]
+    expected = batch.format_suggestions(records, bundled_model.suggest(texts, k=k, threshold=threshold))
+    assert batch.suggestions_json(bundled_model, records, texts, k, threshold) == expected
+    assert all(json.loads(line)["line"] == n for line, (n, _, _) in zip(expected.splitlines(), records))
+
+
+def test_suggest_lines_reports_a_bad_line_and_skips_blank_ones(bundled_model):
+    options = {"k": None, "threshold": None, "explain": False}
+    text, count, error = batch.suggest_lines(bundled_model, 10, ["日銀は利上げを決めた\n", "\n", '{"text": 3}\n'], options)
+    assert (text, count, error) == ("", 0, (12, "a JSON input line needs a string 'text'"))
+    text, count, error = batch.suggest_lines(bundled_model, 10, ["日銀は利上げを決めた\n", "  \n", '{"id": 1, "text": "NATO"}\n'],
+                                             options)
+    assert count == 2 and error is None
+    assert [json.loads(line)["line"] for line in text.splitlines()] == [10, 12]
+
+
+# --------------------------------------------------------------------------------------------
+# when to go parallel, and how much is in flight
+
+def test_default_jobs_start_workers_only_for_a_large_input(monkeypatch):
+    monkeypatch.setattr(batch, "usable_cores", lambda: 2)
+    assert batch.auto_start(None, None, 2_500) is None  # ten lines: this process only
+    assert batch.auto_start(None, None, batch.PARALLEL_MIN_BYTES) == 0  # a large file: at once
+    assert batch.auto_start(None, None, None) == batch.PARALLEL_MIN_CHUNKS  # a stream: once it is long
+    assert batch.auto_start(1, None, 10 ** 9) is None  # --jobs 1 forces one process
+    assert batch.auto_start(2, None, 10) == 0  # --jobs N as asked
+    assert batch.auto_start(None, "tcp://x:8786", 10) == 0
+    assert not batch.is_parallel(None, None, batch.PARALLEL_MIN_TEXTS - 1)
+    assert batch.is_parallel(None, None, batch.PARALLEL_MIN_TEXTS)
+    monkeypatch.setattr(batch, "usable_cores", lambda: 1)
+    assert batch.auto_start(None, None, 10 ** 9) is None  # one core: nothing to gain
+    assert batch.auto_start(-1, None, 10 ** 9) is None
+
+
+def test_map_ordered_keeps_order_and_reads_a_bounded_way_ahead(bundled_model, bundled_model_dir):
+    read, yielded, ahead = [0], [0], []
+    options = {"k": 2, "threshold": 0.0, "explain": False}
+
+    def tasks():
+        for i in range(60):
+            read[0] += 1
+            ahead.append(read[0] - yielded[0])
+            yield i + 1, [f"日銀は{i}回目の利上げを決めた\n"], options
+
+    results = []
+    for text, count, error in batch.map_ordered(batch.suggest_lines, tasks(), bundled_model, jobs=2,
+                                                model_dir=bundled_model_dir, start_after=3):
+        yielded[0] += 1
+        results.append(json.loads(text)["line"])
+    assert results == list(range(1, 61))
+    n_workers, here = 1, 1
+    bound = batch.QUEUED_PER_WORKER * n_workers + batch.HELD_PER_PROCESS * (n_workers + here) + 1
+    assert max(ahead) <= bound
+
+
+def test_parallel_decide_reports_progress(bundled_model, bundled_model_dir, paragraphs):
+    done = []
+    probabilities, kept = batch.decide(bundled_model, paragraphs, jobs=2, chunk_size=100, model_dir=bundled_model_dir,
+                                       progress=done.append)
+    assert sum(done) == len(paragraphs) and len(done) == -(-len(paragraphs) // 100)
+    expected = bundled_model.decide(paragraphs)
+    assert np.array_equal(probabilities, expected[0]) and np.array_equal(kept, expected[1])

@@ -1,6 +1,7 @@
 """classifier.cli: the commands as a user runs them (examples, train, suggest, corpus-stats,
 evaluate, serve, annotate), their output and their errors."""
 import json
+import os
 import re
 import subprocess
 import sys
@@ -175,3 +176,154 @@ def test_cli_reads_standard_input_and_refuses_a_bad_draft(bundled_model_dir, mon
     monkeypatch.setattr("sys.stdin", io.StringIO("#NATO(要約)\n" + NATO))
     assert main(["annotate", "--model", str(bundled_model_dir), "-"]) == 2
     assert "line 1" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------------------------
+# evaluating on training data (issue 14, problem 6)
+
+
+def test_evaluate_on_training_data_says_how_much_overlaps(tiny_models, tmp_path, capsys):
+    good, _ = tiny_models  # trained on every post of CORPUS
+    out = tmp_path / "report"
+    assert main(["evaluate", "--model", str(good), "--data", str(CORPUS), "--report-dir", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "warning: 100% of the evaluation texts (36 of 36) are texts the model was trained on" in err
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert report["overlap_with_training"] == {"share": 1.0, "n_overlapping": 36, "n_texts": 36}
+    assert 'id="overlap-with-training"' in (out / "report.html").read_text(encoding="utf-8")
+
+    fresh = tmp_path / "fresh.jsonl"
+    fresh.write_text('{"text": "誰も見たことのない新しい文章です。", "tags": ["#日銀"]}\n'
+                     '{"text": "一行目は新しい。\\n二行目も新しい。", "tags": []}\n', encoding="utf-8")
+    assert main(["evaluate", "--model", str(good), "--data", str(fresh), "--report-dir", str(out)]) == 0
+    assert "trained on" not in capsys.readouterr().err
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert report["overlap_with_training"] == {"share": 0.0, "n_overlapping": 0, "n_texts": 2}
+    assert 'id="overlap-with-training"' not in (out / "report.html").read_text(encoding="utf-8")
+
+
+# --------------------------------------------------------------------------------------------
+# bad input files (issue 14, problem 7): one line naming the file, exit code 2
+
+
+def _bad_input(tmp_path, fault):
+    if fault == "missing":
+        return tmp_path / "nothere.txt"
+    if fault == "directory":
+        folder = tmp_path / "empty-folder"
+        folder.mkdir()
+        return folder
+    path = tmp_path / "input.csv"
+    if fault == "unreadable":
+        path.write_text("text,tags\n本文,#日銀\n", encoding="utf-8")
+        path.chmod(0)
+        if os.access(path, os.R_OK):
+            pytest.skip("running as root: file permissions do not stop reads")
+        return path
+    # What Japanese Excel writes for "CSV": Shift_JIS.
+    path.write_bytes("text,tags\n日銀は追加利上げを決めた。,#日銀\n".encode("cp932"))
+    return path
+
+
+@pytest.mark.parametrize("fault", ["missing", "directory", "unreadable", "Shift_JIS"])
+@pytest.mark.parametrize("command", ["suggest", "annotate", "examples", "evaluate", "train"])
+def test_bad_input_is_one_line_naming_it_and_exit_code_2(tiny_models, tmp_path, capsys, command, fault):
+    good, _ = tiny_models
+    path = _bad_input(tmp_path, fault)
+    argv = {"suggest": ["suggest", str(path), "--model", str(good)],
+            "annotate": ["annotate", str(path), "--model", str(good)],
+            "examples": ["examples", str(path)],
+            "evaluate": ["evaluate", "--model", str(good), "--data", str(path)],
+            "train": ["train", "--data", str(path), "--out", str(tmp_path / "model"), "--min-count", "3"]}[command]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    errors = [line for line in err.splitlines() if not line.startswith("[")]  # progress lines start with a time
+    assert len(errors) == 1 and errors[0].startswith("error: ") and str(path) in errors[0], err
+    if fault == "Shift_JIS":
+        assert "looks like Shift_JIS (cp932, as Excel writes it): save it as UTF-8" in errors[0]
+
+
+# --------------------------------------------------------------------------------------------
+# suggest on a large input: every core by default, the same output, progress
+
+def _archive(path, paragraphs, bad_at=None):
+    lines = [json.dumps({"id": f"p{i}", "text": text}, ensure_ascii=False) for i, text in enumerate(paragraphs)]
+    if bad_at is not None:
+        lines[bad_at - 1] = "{oops"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_suggest_uses_workers_by_default_on_a_large_file_with_the_same_output(bundled_model_dir, tmp_path,
+                                                                             monkeypatch, capsys):
+    from classifier import batch
+    from tests.support.texts import corpus_paragraphs
+
+    archive = _archive(tmp_path / "archive.jsonl", corpus_paragraphs(400))
+    base = ["suggest", "--model", str(bundled_model_dir), str(archive), "--batch-size", "32"]
+    assert main(base + ["--jobs", "1"]) == 0
+    expected = capsys.readouterr().out
+    started = []
+    workers = batch._workers
+
+    def recording(*args):
+        started.append(args[1])
+        return workers(*args)
+
+    monkeypatch.setattr(batch, "_workers", recording)
+    monkeypatch.setattr(batch, "usable_cores", lambda: 2)
+    assert main(base) == 0  # small: this process only
+    assert capsys.readouterr().out == expected and started == []
+    monkeypatch.setattr(batch, "PARALLEL_MIN_BYTES", archive.stat().st_size)
+    assert main(base) == 0  # large: workers by default
+    assert capsys.readouterr().out == expected and started == [None]
+
+
+def test_suggest_streams_from_a_pipe_in_parallel_and_stops_at_a_bad_line(bundled_model_dir, tmp_path):
+    from tests.support.texts import corpus_paragraphs
+
+    paragraphs = corpus_paragraphs(400)
+    archive = _archive(tmp_path / "archive.jsonl", paragraphs)
+    command = ["-m", "classifier", "suggest", "--model", str(bundled_model_dir), "-", "--batch-size", "16"]
+    # a stream of 26 chunks: workers start after PARALLEL_MIN_CHUNKS of them
+    one = run(*command, "--jobs", "1", stdin=archive.read_text(encoding="utf-8"))
+    many = run(*command, stdin=archive.read_text(encoding="utf-8"))
+    assert one.returncode == many.returncode == 0, many.stderr
+    assert many.stdout == one.stdout and len(one.stdout.splitlines()) == len(paragraphs)
+    assert many.stderr == ""  # no progress when stderr is not a terminal
+    bad = _archive(tmp_path / "bad.jsonl", paragraphs, bad_at=250)
+    results = [run(*command[:-3], str(bad), "--batch-size", "16", "--jobs", jobs) for jobs in ("1", "2")]
+    for result in results:
+        assert result.returncode == 2
+        assert f"{bad}:250: invalid JSON" in result.stderr and "Traceback" not in result.stderr
+    # the chunks before the bad one, in one process or two
+    assert results[0].stdout == results[1].stdout == "".join(one.stdout.splitlines(True)[:240])
+
+
+def test_suggest_progress_when_asked(bundled_model_dir, tmp_path):
+    from tests.support.texts import corpus_paragraphs
+
+    archive = _archive(tmp_path / "archive.jsonl", corpus_paragraphs(200))
+    result = run("-m", "classifier", "suggest", "--model", str(bundled_model_dir), str(archive), "--progress")
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"^[\d,]+ paragraphs in \d+ s, [\d,]+/s$", result.stderr, re.M), result.stderr
+
+
+def test_progress_line_has_count_rate_share_and_time_left():
+    import io
+
+    from classifier.progress import Progress
+
+    now = [0.0]
+    out = io.StringIO()
+    progress = Progress("paragraphs", total_bytes=4_000_000, enabled=True, stream=out, clock=lambda: now[0])
+    progress.update(1000, 100_000)
+    assert out.getvalue() == ""  # nothing in the first 2 s
+    now[0] = 4.0
+    progress.update(19_000, 1_000_000)
+    assert out.getvalue() == "20,000 paragraphs, 5,000/s, 4 s, 25% of 4.0 MB, about 12 s left\n"
+    now[0] = 16.0
+    progress.update(60_000, 4_000_000)
+    progress.close()
+    assert out.getvalue().splitlines()[-1] == "80,000 paragraphs in 16 s, 5,000/s"

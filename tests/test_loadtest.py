@@ -16,7 +16,7 @@ REQUESTS = int(os.environ.get("LOAD_REQUESTS", "1500"))
 
 @pytest.mark.slow
 def test_mixed_load_gives_no_5xx_and_stores_each_accepted_feedback_once(bundled_model_dir, tmp_path):
-    feedback = tmp_path / "feedback.jsonl"
+    feedback = tmp_path / "feedback.sqlite3"
     with loadtest.production_server(bundled_model_dir, feedback, workers=2, threads=4) as server:
         outcomes, seconds, plan = loadtest.run_load(server.url, REQUESTS, concurrency=16, seed=7, deadline=240)
     checked = loadtest.check_feedback(feedback, outcomes, plan)

@@ -185,7 +185,7 @@ def _die_at_step(step: int, half_write: bool, arguments: list[str]):
 @pytest.mark.slow
 def test_train_killed_at_every_step_of_saving_leaves_a_loadable_model(old_model, tmp_path):
     out, old, new_data = old_model
-    app = create_app({"MODEL_DIR": str(out), "ADMIN_TOKEN": "t", "FEEDBACK_PATH": str(tmp_path / "f.jsonl")})
+    app = create_app({"MODEL_DIR": str(out), "ADMIN_TOKEN": "t", "FEEDBACK_PATH": str(tmp_path / "f.sqlite3")})
     context = multiprocessing.get_context("fork")
     from classifier.cli import main_train
 
@@ -250,7 +250,7 @@ runpy.run_path("train.py", run_name="__main__")
 ])
 def test_train_py_killed_by_a_signal_while_saving_keeps_the_previous_model(old_model, tmp_path, phase, signal_number):
     out, old, new_data = old_model
-    app = create_app({"MODEL_DIR": str(out), "ADMIN_TOKEN": "t", "FEEDBACK_PATH": str(tmp_path / "f.jsonl")})
+    app = create_app({"MODEL_DIR": str(out), "ADMIN_TOKEN": "t", "FEEDBACK_PATH": str(tmp_path / "f.sqlite3")})
     process = subprocess.Popen([sys.executable, "-c", SLOWED_TRAIN, *train_arguments(new_data, out)], cwd=ROOT,
                                env={**os.environ, "KILL_PHASE": phase, "PYTHONPATH": str(ROOT)},
                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
@@ -267,3 +267,24 @@ def test_train_py_killed_by_a_signal_while_saving_keeps_the_previous_model(old_m
 
     assert main_train(train_arguments(new_data, out)) == 0
     assert check_survivor(out, old, app) == "new"
+
+
+def test_every_file_of_a_model_folder_and_a_report_folder_is_0644_whatever_the_umask(tmp_path):
+    """Issue 14, problem 8: report.html and errors.jsonl were written 0600 while report.json got
+    0644. Every file goes through persist.write_atomic (FILE_MODE)."""
+    from classifier import train
+    from classifier.cli import main
+    from classifier.persist import FILE_MODE
+    from tests.support.evaluation import CORPUS
+
+    old = os.umask(0o077)
+    try:
+        train([CORPUS], tmp_path / "model", holdout=0.3, progress=lambda message: None, min_count=3)
+        assert main(["evaluate", "--model", str(tmp_path / "model"), "--data", str(CORPUS),
+                     "--report-dir", str(tmp_path / "report")]) == 0
+    finally:
+        os.umask(old)
+    files = [*(tmp_path / "model").iterdir(), *(tmp_path / "report").iterdir()]
+    assert {p.name for p in files} >= {"metadata.json", "report.json", "report.html", "errors.jsonl",
+                                        "training_texts.sha256"}
+    assert {p.name: oct(p.stat().st_mode & 0o777) for p in files} == {p.name: oct(FILE_MODE) for p in files}

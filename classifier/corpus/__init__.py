@@ -14,13 +14,13 @@ import unicodedata
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from .base import CorpusError, Example, has_lone_surrogate, json_value, parse_json, read_text
+from .base import CorpusError, Example, has_lone_surrogate, json_value, parse_json, read_text, undecodable_message
 from .blog import looks_like_mt, parse_tag_line, read_blog, read_blog_lines, read_mt
 from .layouts import read_delimited, read_folders, read_jsonl
 
 __all__ = ["CorpusError", "Example", "FORMATS", "load_corpus", "detect_format", "iter_corpus_files", "parse_json",
            "has_lone_surrogate", "parse_tag_line", "read_blog", "read_blog_lines", "read_mt", "read_jsonl",
-           "read_delimited", "read_folders", "apply_aliases", "load_aliases", "tag_variants"]
+           "read_delimited", "read_folders", "apply_aliases", "load_aliases", "tag_variants", "undecodable_message"]
 
 FORMATS = ("blog", "mt", "jsonl", "csv", "tsv", "folders")
 EXTENSION_FORMATS = {".txt": "blog", ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".tsv": "tsv"}

@@ -43,10 +43,27 @@ def read_text(path: Path) -> str:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         line = data[: error.start].count(b"\n") + 1
-        raise CorpusError(path, line, f"not valid UTF-8 (byte {data[error.start]:#04x} at offset {error.start})") from None
+        raise CorpusError(path, line, undecodable_message(data, error.start)) from None
     if "\x00" in text:
         raise CorpusError(path, text[: text.index("\x00")].count("\n") + 1, "contains a NUL byte: not a text file")
     return text
+
+
+SHIFT_JIS_HINT = "looks like Shift_JIS (cp932, as Excel writes it): save it as UTF-8"
+
+
+def undecodable_message(data: bytes, start: int) -> str:
+    """Why ``data`` is not UTF-8, naming the first bad byte; with a hint when the bytes read as
+    Shift_JIS (cp932), which Japanese Excel writes for "CSV"."""
+    message = f"not valid UTF-8 (byte {data[start]:#04x} at offset {start})"
+    try:
+        decoded = data.decode("cp932")
+    except UnicodeDecodeError:
+        return message
+    # Bytes that decode as cp932 and hold Japanese (not just Latin-1 noise that happens to decode).
+    if any("\u3040" <= c <= "\u30ff" or "\u4e00" <= c <= "\u9fff" for c in decoded):
+        return f"{message}; it {SHIFT_JIS_HINT}"
+    return message
 
 
 def parse_json(text: str):

@@ -24,8 +24,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.from_mapping(config.settings())
     if test_config:
         app.config.from_mapping(test_config)
-    if app.config["MODEL_DIR"] is None:
-        app.config["MODEL_DIR"] = str(config.model_in_use())
+    # MODEL_DIR None: the model in use, decided at every load (see model_holder).
     # Never debug mode: Flask turns it on from FLASK_DEBUG in the environment, even under gunicorn.
     app.debug = False
     app.json.ensure_ascii = False

@@ -13,6 +13,8 @@ from typing import Mapping
 _WHITESPACE = r"\t-\r\u001c-\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 NOT_BLANK = rf"[^{_WHITESPACE}]"
 ONE_LINE_NOT_BLANK = rf"^[^\n]*[^{_WHITESPACE}][^\n]*$"
+# A hashtag as /feedback takes it: '#' and a name without whitespace (str.isspace()).
+HASHTAG = rf"^#[^{_WHITESPACE}]+$"
 
 OPENAPI_VERSION = "3.0.3"
 INFO = {"title": "Hashtag suggestions for Japanese news", "version": "1.0.0",
@@ -108,9 +110,9 @@ def _write_paths() -> dict:
     """/feedback, /admin/reload and this document."""
     return {
         "/feedback": {"post": {
-            "summary": "Store the tags a person chose for a text, for the next training",
+            "summary": "Queue the tags a person chose for a text for review (accepted records train the next model)",
             "requestBody": _json_body("FeedbackRequest"),
-            "responses": {"201": _json("FeedbackResponse", "Stored durably."), "400": _bad_input(),
+            "responses": {"201": _json("FeedbackResponse", "Stored durably, pending review."), "400": _bad_input(),
                           "413": _error_response("Body over the size limit."),
                           "415": _error_response("Not JSON."),
                           "503": _error_response("The store cannot be written; nothing was saved.")}}},
@@ -121,9 +123,48 @@ def _write_paths() -> dict:
                           "401": _error_response("Missing or wrong token."),
                           "404": _error_response("Off: no admin token is configured."),
                           "409": _error_response("The new model could not be loaded; the old one keeps serving.")}}},
+        **_review_paths(),
         "/openapi.json": {"get": {"summary": "This document",
                                   "responses": {"200": {"description": "OpenAPI 3 document.",
                                                         "content": {"application/json": {"schema": {"type": "object"}}}}}}},
+    }
+
+
+def _admin_responses(ok: dict) -> dict:
+    return {"200": ok, "401": _error_response("Missing or wrong token."),
+            "404": _error_response("Off (no admin token is configured), or no such record."),
+            "503": _error_response("The feedback database cannot be read now.")}
+
+
+def _review_paths() -> dict:
+    """/admin/feedback…: the review queue."""
+    record_id = {"name": "id", "in": "path", "required": True,
+                 "schema": {"type": "integer", "minimum": 1, "maximum": 2 ** 63 - 1}}
+    decided = {**_admin_responses(_json("FeedbackRecord", "The record with its new status.")),
+               "400": _bad_input()}
+    return {
+        "/admin/feedback": {"get": {
+            "summary": "Feedback records to review, oldest first, with the count per status",
+            "security": [{"bearer": []}],
+            "parameters": [
+                {"name": "status", "in": "query", "required": False,
+                 "schema": {"type": "string", "enum": ["pending", "accepted", "rejected", "all"], "default": "pending"}},
+                {"name": "limit", "in": "query", "required": False,
+                 "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 100}},
+                {"name": "after", "in": "query", "required": False,
+                 "schema": {"type": "integer", "minimum": 0, "maximum": 2 ** 63 - 1, "default": 0},
+                 "description": "Only records with a larger id (paging)."}],
+            "responses": {**_admin_responses(_json("FeedbackList", "The records and the counts.")),
+                          "400": _bad_input()}}},
+        "/admin/feedback/{id}": {"get": {
+            "summary": "One feedback record", "security": [{"bearer": []}], "parameters": [record_id],
+            "responses": _admin_responses(_json("FeedbackRecord", "The record."))}},
+        "/admin/feedback/{id}/accept": {"post": {
+            "summary": "Accept a record (and its new tags): it is exported for training",
+            "security": [{"bearer": []}], "parameters": [record_id], "responses": decided}},
+        "/admin/feedback/{id}/reject": {"post": {
+            "summary": "Reject a record: it never reaches training",
+            "security": [{"bearer": []}], "parameters": [record_id], "responses": decided}},
     }
 
 
@@ -247,18 +288,49 @@ def _service_schemas() -> dict:
 
 def _tag_list(config: Mapping) -> dict:
     return {"type": "array", "maxItems": config["MAX_TAGS_PER_FEEDBACK"],
-            "items": {"type": "string", "minLength": 1, "maxLength": 100, "pattern": ONE_LINE_NOT_BLANK}}
+            "items": {"type": "string", "minLength": 2, "maxLength": 100, "pattern": HASHTAG,
+                      "description": "'#' and the tag's name, without whitespace."}}
 
 
 def _feedback_schemas(config: Mapping) -> dict:
-    """FeedbackRequest (with the configured limits) and FeedbackResponse."""
+    """FeedbackRequest (with the configured limits), FeedbackResponse, FeedbackRecord and FeedbackList."""
+    tags = {"type": "array", "items": {"type": "string"}}
+    nullable = {"type": "string", "nullable": True}
     return {
         "FeedbackRequest": {
             "type": "object", "additionalProperties": False, "required": ["text", "tags"],
-            "properties": {"text": _text(config), "tags": _tag_list(config), "post_tags": _tag_list(config)},
+            "properties": {
+                "text": _text(config), "tags": _tag_list(config), "post_tags": _tag_list(config),
+                "shown": {"type": "array", "maxItems": config["MAX_K"], "nullable": True,
+                          "description": "The suggestions the page showed for the text.",
+                          "items": {"type": "object", "additionalProperties": False, "required": ["tag"],
+                                    "properties": {"tag": {"type": "string", "maxLength": 100},
+                                                   "score": {"type": "number", "minimum": 0, "maximum": 1,
+                                                             "nullable": True}}}},
+            },
         },
-        "FeedbackResponse": {"type": "object", "required": ["stored", "record"],
-                             "properties": {"stored": {"type": "boolean"}, "record": {"type": "object"}}},
+        "FeedbackResponse": {
+            "type": "object", "required": ["stored", "id", "status", "new_tags"],
+            "properties": {"stored": {"type": "boolean"}, "id": {"type": "integer"},
+                           "status": {"type": "string", "enum": ["pending"]},
+                           "new_tags": {**tags, "description": "Tags the model does not know: a reviewer "
+                                                               "accepts them with the record, or not."},
+                           "model": nullable}},
+        "FeedbackRecord": {
+            "type": "object",
+            "required": ["id", "received", "text", "tags", "post_tags", "new_tags", "status", "model", "client"],
+            "properties": {
+                "id": {"type": "integer"}, "received": {"type": "string"}, "text": {"type": "string"},
+                "tags": tags, "post_tags": tags, "new_tags": tags,
+                "shown": {"type": "array", "nullable": True, "items": {"type": "object"}},
+                "model": nullable, "client": nullable, "reviewed": nullable, "origin": {"type": "string"},
+                "status": {"type": "string", "enum": ["pending", "accepted", "rejected"]}}},
+        "FeedbackList": {
+            "type": "object", "required": ["counts", "records"],
+            "properties": {
+                "counts": {"type": "object", "required": ["pending", "accepted", "rejected"], "properties": {
+                    key: {"type": "integer"} for key in ("pending", "accepted", "rejected")}},
+                "records": {"type": "array", "items": {"$ref": "#/components/schemas/FeedbackRecord"}}}},
     }
 
 

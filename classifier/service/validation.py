@@ -10,7 +10,7 @@ from ..corpus import has_lone_surrogate, parse_json
 from .errors import ApiError
 
 SUGGEST_FIELDS = ("text", "texts", "k", "threshold", "explain")
-FEEDBACK_FIELDS = ("text", "tags", "post_tags")
+FEEDBACK_FIELDS = ("text", "tags", "post_tags", "shown")
 MAX_TAG_CHARS = 100
 
 
@@ -96,14 +96,53 @@ def options(body: dict) -> dict:
 
 
 def tags(value, field: str) -> list[str]:
-    """A feedback record's 'tags' or 'post_tags': a short list of one-line, non-blank strings."""
-    if not isinstance(value, list) or not all(isinstance(tag, str) and tag.strip() for tag in value):
-        raise ApiError(400, "invalid_tags", f"'{field}' must be a list of non-empty strings, got {json.dumps(value)}")
+    """A feedback record's 'tags' or 'post_tags': a short list of hashtags, each '#' and then at
+    most 99 characters without whitespace (the form the blog writes and the corpus readers read)."""
+    if not isinstance(value, list) or not all(isinstance(tag, str) for tag in value):
+        raise ApiError(400, "invalid_tags", f"'{field}' must be a list of hashtags (strings), got "
+                                            f"{json.dumps(value)[:200]}")
     limit = current_app.config["MAX_TAGS_PER_FEEDBACK"]
     if len(value) > limit:
         raise ApiError(400, "invalid_tags", f"'{field}' has {len(value)} tags; the limit is {limit}")
-    if any(len(tag) > MAX_TAG_CHARS or "\n" in tag for tag in value):
-        raise ApiError(400, "invalid_tags", f"each of '{field}' must be one line of at most {MAX_TAG_CHARS} characters")
-    if any(has_lone_surrogate(tag) for tag in value):
-        raise ApiError(400, "invalid_tags", f"'{field}' holds a lone surrogate (not valid Unicode text)")
-    return [tag.strip() for tag in value]
+    for tag in value:
+        if has_lone_surrogate(tag):
+            raise ApiError(400, "invalid_tags", f"'{field}' holds a lone surrogate (not valid Unicode text)")
+        problem = tag_problem(tag)
+        if problem:
+            raise ApiError(400, "invalid_tags", f"{json.dumps(tag, ensure_ascii=False)[:120]} in '{field}' is not a "
+                                                f"hashtag: {problem}")
+    return list(dict.fromkeys(value))
+
+
+def tag_problem(tag: str) -> str | None:
+    """Why ``tag`` is not a well-formed hashtag, or None."""
+    if not tag.startswith("#") or len(tag) < 2:
+        return "a tag is '#' followed by its name, e.g. #日銀"
+    if any(character.isspace() for character in tag):
+        return "a tag has no spaces or other whitespace"
+    if len(tag) > MAX_TAG_CHARS:
+        return f"a tag has at most {MAX_TAG_CHARS} characters"
+    return None
+
+
+def shown(value) -> list[dict] | None:
+    """The suggestions the page showed with the text (optional): [{"tag", "score"}, …]."""
+    if value is None:
+        return None
+    limit = current_app.config["MAX_K"]
+    if not isinstance(value, list) or len(value) > limit:
+        raise ApiError(400, "invalid_shown", f"'shown' must be a list of at most {limit} suggestions")
+    items = []
+    for item in value:
+        if not isinstance(item, dict) or set(item) - {"tag", "score"} or not isinstance(item.get("tag"), str):
+            raise ApiError(400, "invalid_shown", "each of 'shown' must be an object with 'tag' and optionally 'score'")
+        score = item.get("score")
+        if score is not None and (isinstance(score, bool) or not isinstance(score, (int, float))
+                                  or not 0 <= score <= 1):
+            raise ApiError(400, "invalid_shown", f"a 'score' in 'shown' must be a number from 0 to 1, got "
+                                                 f"{json.dumps(score)}")
+        if len(item["tag"]) > MAX_TAG_CHARS or has_lone_surrogate(item["tag"]):
+            raise ApiError(400, "invalid_shown", f"a 'tag' in 'shown' must be text of at most {MAX_TAG_CHARS} "
+                                                 f"characters")
+        items.append({"tag": item["tag"], "score": score})
+    return items

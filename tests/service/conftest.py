@@ -10,7 +10,7 @@ from tests.support.service import TOKEN
 @pytest.fixture
 def app(bundled_model_dir, tmp_path):
     """A service on the bundled model with small limits: 8 texts of 500 characters, 20,000 bytes."""
-    return create_app({"MODEL_DIR": str(bundled_model_dir), "FEEDBACK_PATH": str(tmp_path / "feedback.jsonl"),
+    return create_app({"MODEL_DIR": str(bundled_model_dir), "FEEDBACK_PATH": str(tmp_path / "feedback.sqlite3"),
                        "ADMIN_TOKEN": TOKEN, "MAX_TEXTS": 8, "MAX_TEXT_CHARS": 500, "MAX_CONTENT_LENGTH": 20_000})
 
 
@@ -24,7 +24,7 @@ def served(bundled_model_dir, tmp_path_factory):
     """One app on the bundled model with the default limits, for the property tests (hypothesis
     reuses it)."""
     folder = tmp_path_factory.mktemp("served")
-    app = create_app({"MODEL_DIR": str(bundled_model_dir), "FEEDBACK_PATH": str(folder / "feedback.jsonl"),
+    app = create_app({"MODEL_DIR": str(bundled_model_dir), "FEEDBACK_PATH": str(folder / "feedback.sqlite3"),
                       "ADMIN_TOKEN": TOKEN})
     return app
 

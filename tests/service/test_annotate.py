@@ -8,7 +8,7 @@ from tests.support.drafts import COOKING, NATO, SWAP, make_draft
 def client(bundled_model_dir, tmp_path):
     from classifier.service import create_app
 
-    app = create_app({"MODEL_DIR": str(bundled_model_dir), "FEEDBACK_PATH": str(tmp_path / "feedback.jsonl")})
+    app = create_app({"MODEL_DIR": str(bundled_model_dir), "FEEDBACK_PATH": str(tmp_path / "feedback.sqlite3")})
     return app.test_client()
 
 
@@ -41,7 +41,7 @@ def test_post_annotate_limits_the_size_and_wants_json(client, bundled_model_dir,
     from classifier.service import create_app
 
     assert client.post("/annotate", data="text", content_type="text/plain").status_code == 415
-    small = create_app({"MODEL_DIR": str(bundled_model_dir), "FEEDBACK_PATH": str(tmp_path / "f.jsonl"),
+    small = create_app({"MODEL_DIR": str(bundled_model_dir), "FEEDBACK_PATH": str(tmp_path / "f.sqlite3"),
                         "MAX_TEXT_CHARS": 100}).test_client()
     response = small.post("/annotate", json={"text": make_draft(SWAP, NATO)})
     assert response.status_code == 400 and response.get_json()["error"]["code"] == "text_too_long"

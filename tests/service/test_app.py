@@ -7,7 +7,7 @@ from tests.support.service import assert_clean_error
 def test_debug_mode_is_off_even_when_the_environment_asks_for_it(bundled_model_dir, tmp_path, monkeypatch):
     """Regression: Flask turns debug on from FLASK_DEBUG=1 in the environment, under gunicorn too."""
     monkeypatch.setenv("FLASK_DEBUG", "1")
-    app = create_app({"MODEL_DIR": str(bundled_model_dir), "FEEDBACK_PATH": str(tmp_path / "f.jsonl")})
+    app = create_app({"MODEL_DIR": str(bundled_model_dir), "FEEDBACK_PATH": str(tmp_path / "f.sqlite3")})
     assert app.debug is False
     # An unexpected failure, with a path in its message, answers a bare JSON 500.
     loaded = app.extensions["hashtag_model"].current
@@ -37,4 +37,6 @@ def test_no_endpoint_takes_a_path(served):
         assert response.status_code in (404, 405) and "root:" not in response.get_data(as_text=True)
     routes = {rule.rule for rule in served.url_map.iter_rules()}
     assert routes == {"/", "/suggest", "/annotate", "/tags", "/model", "/healthz", "/readyz", "/feedback",
-                      "/admin/reload", "/openapi.json"}
+                      "/admin/reload", "/admin/feedback", "/admin/feedback/<int:identifier>",
+                      "/admin/feedback/<int:identifier>/accept", "/admin/feedback/<int:identifier>/reject",
+                      "/openapi.json"}

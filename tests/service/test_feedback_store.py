@@ -1,156 +1,194 @@
-"""classifier.service.feedback_store: the feedback file unwritable, full or failing, torn,
-written by several processes at once: never half a record, nothing lost that was accepted.
+"""classifier.service.feedback_store: the feedback database (SQLite, WAL) unwritable, full or
+failing, written by several processes at once, its writer killed: nothing half-stored, nothing
+lost that was acknowledged; its file modes; the one-time import of the old JSON Lines file.
 
 A full disk under the production server is made real with RLIMIT_FSIZE on the gunicorn process:
-a write past the limit fails (EFBIG, or a short write across the limit), exactly what a full
-disk does to ``write``. Tiny tmpfs mounts need privileges this machine's containers lack;
-RLIMIT_FSIZE needs none.
+a write past the limit fails (EFBIG), exactly what a full disk does to ``write``. Tiny tmpfs
+mounts need privileges this machine's containers lack; RLIMIT_FSIZE needs none.
 """
-import errno
+import contextlib
 import json
 import multiprocessing
 import os
 import resource
+import signal
+import sqlite3
+import subprocess
+import sys
 import threading
+import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
 
 import classifier.service.feedback_store as feedback_store_module
 from classifier import create_app
-from classifier.service.feedback_store import FeedbackStore
+from classifier.service.feedback_store import DATABASE_MODE, FeedbackStore
+from tests.support.paths import ROOT
 from tests.support.server import production_server
 from tests.support.service import assert_clean_error
 
+RECORD = {"text": "保存される例文", "tags": ["#日銀"]}
 
-def test_unwritable_feedback_store_answers_503(bundled_model_dir, tmp_path):
-    blocked = tmp_path / "file-not-dir"
-    blocked.write_text("")
-    client = create_app({"MODEL_DIR": str(bundled_model_dir), "FEEDBACK_PATH": str(blocked / "f.jsonl")}).test_client()
-    response = client.post("/feedback", json={"text": "x", "tags": ["#a"]})
+
+def _texts(path):
+    with contextlib.closing(sqlite3.connect(path)) as connection:
+        assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        return [row[0] for row in connection.execute("SELECT text FROM feedback ORDER BY id")]
+
+
+@pytest.mark.parametrize("setup", ["parent is a file", "read-only folder", "path is a folder"])
+def test_unwritable_store_answers_503(tmp_path, bundled_model_dir, setup):
+    if setup == "parent is a file":
+        (tmp_path / "blocker").write_text("")
+        path = tmp_path / "blocker" / "feedback.sqlite3"
+    elif setup == "path is a folder":
+        path = tmp_path / "feedback.sqlite3"
+        path.mkdir()
+    else:
+        (tmp_path / "locked").mkdir()
+        (tmp_path / "locked").chmod(0o555)
+        path = tmp_path / "locked" / "feedback.sqlite3"
+        if os.access(path.parent, os.W_OK):
+            pytest.skip("running as root: file permissions do not stop writes (RLIMIT_FSIZE covers it)")
+    client = create_app({"MODEL_DIR": str(bundled_model_dir), "FEEDBACK_PATH": str(path)}).test_client()
+    assert client.get("/readyz").status_code == 200  # the service starts and suggests all the same
+    response = client.post("/feedback", json=RECORD)
     assert response.status_code == 503 and response.get_json()["error"]["code"] == "feedback_unavailable"
+    assert "nothing was saved" in response.get_json()["error"]["message"]
+    assert_clean_error(response, tmp_path)
+
+
+def test_a_database_path_that_train_py_would_read_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="train.py would read it"):
+        FeedbackStore(tmp_path / "feedback.jsonl")
 
 
 def _write_feedback(path, worker, count):
     store = FeedbackStore(path)
     for i in range(count):
-        store.append({"text": f"worker {worker} record {i} " + "長い本文" * 200, "tags": [f"#w{worker}"]})
+        store.add({"text": f"worker {worker} record {i} " + "長い本文" * 200, "tags": [f"#w{worker}"]})
 
 
-def test_concurrent_feedback_from_several_processes_is_counted_exactly(tmp_path):
-    path = tmp_path / "feedback.jsonl"
+def test_concurrent_writes_from_four_processes_store_every_record_once(tmp_path):
+    path = tmp_path / "feedback.sqlite3"
     context = multiprocessing.get_context("fork")
     workers = [context.Process(target=_write_feedback, args=(path, w, 150)) for w in range(4)]
     for process in workers:
         process.start()
     for process in workers:
-        process.join(60)
+        process.join(120)
         assert process.exitcode == 0
-    records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-    assert len(records) == 600
+    texts = _texts(path)
+    assert len(texts) == 600
     for worker in range(4):
-        assert sorted(int(r["text"].split()[3]) for r in records if r["tags"] == [f"#w{worker}"]) == list(range(150))
+        numbers = [int(t.split()[3]) for t in texts if t.startswith(f"worker {worker} ")]
+        assert sorted(numbers) == list(range(150))
+    with contextlib.closing(sqlite3.connect(path)) as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
-RECORD = {"text": "保存される例文", "tags": ["#日銀"]}
+WRITER = """
+import sys
+from classifier.service.feedback_store import FeedbackStore
+store = FeedbackStore(sys.argv[1])
+for i in range(100000):
+    identifier = store.add({"text": f"killed writer {i}", "tags": ["#日銀"]})
+    print(identifier, i, flush=True)  # acknowledged: committed and synced
+"""
 
 
-def _fail_writes_to(path: Path, monkeypatch, fail):
-    """Make os.write on ``path`` (and only there) behave as ``fail(descriptor, data)``."""
-    real_write = os.write
-
-    def write(descriptor, data):
-        try:
-            target = os.readlink(f"/proc/self/fd/{descriptor}")
-        except OSError:
-            target = ""
-        if target == str(path):
-            return fail(descriptor, data, real_write)
-        return real_write(descriptor, data)
-
-    monkeypatch.setattr(os, "write", write)
-
-
-def _enospc(descriptor, data, real_write):
-    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-
-
-def _half_then_full(descriptor, data, real_write):
-    # What a write across the last free block does: part of it lands, then the disk is full.
-    return real_write(descriptor, data[: len(data) // 2])
+def test_a_killed_writer_loses_nothing_it_acknowledged(tmp_path):
+    path = tmp_path / "feedback.sqlite3"
+    process = subprocess.Popen([sys.executable, "-c", WRITER, str(path)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    acknowledged = []
+    try:
+        for line in process.stdout:
+            acknowledged.append(line.split())
+            if len(acknowledged) == 300:
+                process.send_signal(signal.SIGKILL)  # mid-way through the next insert, most likely
+                break
+    finally:
+        process.kill()
+        process.wait(30)
+        process.stdout.close()
+    stored = _texts(path)
+    assert all(f"killed writer {i}" in stored for _, i in acknowledged)
+    assert len(stored) in (len(acknowledged), len(acknowledged) + 1)  # at most the one in flight more
+    FeedbackStore(path).add(RECORD)  # and the next writer carries on
+    assert _texts(path)[-1] == RECORD["text"]
 
 
-@pytest.mark.parametrize("fault", ["ENOSPC on write", "short write", "EIO on fsync", "flock fails", "EDQUOT on write"])
-def test_full_or_failing_store_answers_503_and_keeps_no_partial_record(tmp_path, monkeypatch, bundled_model_dir, fault):
-    path = tmp_path / "feedback.jsonl"
-    app = create_app({"MODEL_DIR": str(bundled_model_dir), "FEEDBACK_PATH": str(path)})
-    client = app.test_client()
-    assert client.post("/feedback", json={"text": "先に保存済み", "tags": ["#a"]}).status_code == 201
-    before = path.read_bytes()
-    if fault == "ENOSPC on write":
-        _fail_writes_to(path, monkeypatch, _enospc)
-    elif fault == "EDQUOT on write":
-        _fail_writes_to(path, monkeypatch, lambda *a: (_ for _ in ()).throw(OSError(errno.EDQUOT, "Disk quota exceeded")))
-    elif fault == "short write":
-        _fail_writes_to(path, monkeypatch, _half_then_full)
-    elif fault == "EIO on fsync":
-        monkeypatch.setattr(os, "fsync", lambda descriptor: (_ for _ in ()).throw(OSError(errno.EIO, "Input/output error")))
-    elif fault == "flock fails":
-        monkeypatch.setattr(feedback_store_module.fcntl, "flock",
-                            lambda *a: (_ for _ in ()).throw(OSError(errno.ENOLCK, "No locks available")))
+class _FullDisk(sqlite3.Connection):
+    """A connection whose inserts fail as they do on a full disk."""
+
+    def execute(self, sql, *args):
+        if sql.lstrip().upper().startswith("INSERT"):
+            raise sqlite3.OperationalError("database or disk is full")
+        return super().execute(sql, *args)
+
+
+@pytest.mark.parametrize("fault", ["disk full", "disk I/O error on connect"])
+def test_failing_store_answers_503_and_keeps_what_was_stored(tmp_path, monkeypatch, bundled_model_dir, fault):
+    path = tmp_path / "feedback.sqlite3"
+    client = create_app({"MODEL_DIR": str(bundled_model_dir), "FEEDBACK_PATH": str(path)}).test_client()
+    assert client.post("/feedback", json={"text": "先に保存済み", "tags": ["#日銀"]}).status_code == 201
+    real_connect = sqlite3.connect
+    if fault == "disk full":
+        monkeypatch.setattr(feedback_store_module.sqlite3, "connect",
+                            lambda *a, **k: real_connect(*a, factory=_FullDisk, **k))
+    else:
+        monkeypatch.setattr(feedback_store_module.sqlite3, "connect",
+                            lambda *a, **k: (_ for _ in ()).throw(sqlite3.OperationalError("disk I/O error")))
     response = client.post("/feedback", json=RECORD)
     assert response.status_code == 503, response.get_data(as_text=True)
     error = response.get_json()["error"]
     assert error["code"] == "feedback_unavailable" and "nothing was saved" in error["message"]
     assert_clean_error(response, tmp_path)
-    assert path.read_bytes() == before  # no partial record, nothing half-written
     monkeypatch.undo()
+    assert _texts(path) == ["先に保存済み"]
     assert client.post("/feedback", json=RECORD).status_code == 201  # and it recovers
-    assert [json.loads(line)["text"] for line in path.read_text(encoding="utf-8").splitlines()] == [
-        "先に保存済み", RECORD["text"]]
+    assert _texts(path) == ["先に保存済み", RECORD["text"]]
 
 
-@pytest.mark.parametrize("setup", ["parent is a file", "read-only file", "path is a folder"])
-def test_unwritable_store_answers_503(tmp_path, bundled_model_dir, setup):
-    if setup == "parent is a file":
-        (tmp_path / "blocker").write_text("")
-        path = tmp_path / "blocker" / "feedback.jsonl"
-    elif setup == "path is a folder":
-        path = tmp_path / "feedback.jsonl"
-        path.mkdir()
-    else:
-        path = tmp_path / "feedback.jsonl"
-        path.write_text("")
-        path.chmod(0o444)
-        if os.access(path, os.W_OK):
-            pytest.skip("running as root: file permissions do not stop writes (RLIMIT_FSIZE and ENOSPC tests cover it)")
-    client = create_app({"MODEL_DIR": str(bundled_model_dir), "FEEDBACK_PATH": str(path)}).test_client()
-    response = client.post("/feedback", json=RECORD)
-    assert response.status_code == 503 and response.get_json()["error"]["code"] == "feedback_unavailable"
-    assert_clean_error(response, tmp_path)
+def test_database_files_get_their_mode_whatever_the_umask(tmp_path):
+    path = tmp_path / "var" / "feedback.sqlite3"
+    old = os.umask(0o077)
+    try:
+        store = FeedbackStore(path)
+        with store.connect() as connection:  # held open: the -wal and -shm files exist meanwhile
+            connection.execute("BEGIN IMMEDIATE")
+            store.add(RECORD, connection)
+            connection.execute("COMMIT")
+            modes = {p.name: p.stat().st_mode & 0o777 for p in path.parent.iterdir()}
+    finally:
+        os.umask(old)
+    assert modes == {"feedback.sqlite3": DATABASE_MODE, "feedback.sqlite3-wal": DATABASE_MODE,
+                     "feedback.sqlite3-shm": DATABASE_MODE}, {k: oct(v) for k, v in modes.items()}
+    assert DATABASE_MODE & 0o007 == 0  # client addresses: not for every user of the machine
 
 
-@pytest.mark.parametrize("tail, kept", [
-    (b'{"text": "torn rec', []),  # a write cut short: never acknowledged, cut off
-    (b'{"text": "hand edit", "tags": ["#a"]}', ["hand edit"]),  # whole JSON without its newline: ended
-])
-def test_torn_last_line_never_joins_the_next_record(tmp_path, tail, kept):
-    path = tmp_path / "feedback.jsonl"
-    path.write_bytes(b'{"text": "first", "tags": ["#a"]}\n' + tail)
-    FeedbackStore(path).append({"text": "next", "tags": ["#b"]})
-    texts = [json.loads(line)["text"] for line in path.read_text(encoding="utf-8").split("\n") if line]
-    assert texts == ["first", *kept, "next"]
-    assert path.read_bytes().endswith(b"\n")
+def test_old_jsonl_feedback_is_imported_once_as_pending_and_renamed_aside(tmp_path):
+    from classifier import load_corpus
 
-
-def test_stored_line_escapes_unicode_line_separators(tmp_path):
-    path = tmp_path / "feedback.jsonl"
-    FeedbackStore(path).append({"text": "a\u2028b\x85c\u2029d", "tags": ["#t"]})
-    raw = path.read_bytes()
-    assert raw.count(b"\n") == 1 and "\u2028".encode() not in raw and "\x85".encode() not in raw
-    assert json.loads(raw)["text"] == "a\u2028b\x85c\u2029d"
+    training = tmp_path / "training_data"
+    training.mkdir()
+    legacy = training / "feedback.jsonl"
+    legacy.write_text('{"text": "古い記録", "tags": ["#日銀"], "received": "2026-01-01T00:00:00+00:00", "model": "v1"}\n'
+                      '{"text": "二つ目", "tags": ["#新タグ"], "post_tags": ["#ウクライナ"]}\n', encoding="utf-8")
+    (training / "posts.jsonl").write_text('{"text": "本文", "tags": ["#日銀"]}\n', encoding="utf-8")
+    store = FeedbackStore(tmp_path / "feedback.sqlite3", legacy).open()
+    records = store.list(status=None)
+    assert [(r["text"], r["tags"], r["post_tags"], r["status"]) for r in records] == [
+        ("古い記録", ["#日銀"], [], "pending"), ("二つ目", ["#新タグ"], ["#ウクライナ"], "pending")]
+    assert records[0]["received"] == "2026-01-01T00:00:00+00:00" and records[0]["origin"] == "import:feedback.jsonl"
+    assert not legacy.exists() and (training / "feedback.jsonl.imported").is_file()
+    assert [e.text for e in load_corpus([training])] == ["本文"]  # train.py no longer reads it
+    # The same file put back is not imported twice.
+    (training / "feedback.jsonl.imported").rename(legacy)
+    FeedbackStore(tmp_path / "feedback.sqlite3", legacy).open()
+    assert len(store.list(status=None)) == 2 and not legacy.exists()
 
 
 # --------------------------------------------------------------------------------------------
@@ -174,15 +212,16 @@ def _post(url, body, timeout=30):
             return error.code, json.loads(error.read())
 
 
-def test_full_disk_under_the_production_server_loses_nothing_accepted(bundled_model_dir, tmp_path):
-    limit = 24_000  # bytes any file of the server may grow to: the disk is full there
-    feedback = tmp_path / "feedback.jsonl"
+@pytest.mark.slow
+def test_full_disk_under_the_production_server_keeps_what_was_stored(bundled_model_dir, tmp_path):
+    limit = 160_000  # bytes any file of the server may grow to: the disk is full there
+    feedback = tmp_path / "feedback.sqlite3"
     results, lock = [], threading.Lock()
     with production_server(bundled_model_dir, feedback, workers=2, threads=4,
-                                    preexec_fn=_limit_file_size(limit)) as server:
+                           preexec_fn=_limit_file_size(limit)) as server:
         def send(worker):
             for i in range(30):
-                text = f"満杯試験 worker{worker} record{i} " + "本文" * (worker * 7 + i % 5 * 13)
+                text = f"満杯試験 worker{worker} record{i} " + "本文" * (200 + worker * 70 + i % 5 * 130)
                 status, body = _post(f"{server.url}/feedback", {"text": text, "tags": ["#日銀"]})
                 with lock:
                     results.append((status, text, body))
@@ -197,17 +236,11 @@ def test_full_disk_under_the_production_server_loses_nothing_accepted(bundled_mo
         assert _post(f"{server.url}/suggest", {"text": "日銀は追加利上げを決めた。"})[0] == 200
         with urllib.request.urlopen(f"{server.url}/readyz", timeout=10) as response:
             assert response.status == 200
-    print(f"full disk: {statuses.count(201)} stored, {statuses.count(503)} refused with 503, "
-          f"{len(feedback.read_bytes())} bytes of {limit}")
+    print(f"full disk: {statuses.count(201)} stored, {statuses.count(503)} refused with 503")
     assert len(results) == 240 and set(statuses) <= {201, 503}, sorted(set(statuses))
     assert statuses.count(201) > 10 and statuses.count(503) > 10, (statuses.count(201), statuses.count(503))
     for status, _, body in results:
         if status == 503:
-            assert body["error"]["code"] == "feedback_unavailable"
-            message = body["error"]["message"]
-            assert "nothing was saved" in message and ("File too large" in message or "short write" in message)
-    raw = feedback.read_bytes()
-    assert len(raw) <= limit and raw.endswith(b"\n")
-    stored = [json.loads(line)["text"] for line in raw.decode("utf-8").splitlines()]
+            assert body["error"]["code"] == "feedback_unavailable" and "nothing was saved" in body["error"]["message"]
     accepted = [text for status, text, _ in results if status == 201]
-    assert sorted(stored) == sorted(accepted)  # exactly the accepted ones, each once, none torn
+    assert sorted(_texts(feedback)) == sorted(accepted)  # exactly the accepted ones, each once

@@ -32,7 +32,7 @@ def test_broken_model_starts_not_ready_and_serves_nothing(bundled_model_dir, tmp
     real_load = joblib.load
     monkeypatch.setattr(joblib, "load", lambda path, *a, **k: unpickled.append(str(path)) or real_load(path, *a, **k))
 
-    app = create_app({"MODEL_DIR": str(directory), "FEEDBACK_PATH": str(tmp_path / "feedback.jsonl"),
+    app = create_app({"MODEL_DIR": str(directory), "FEEDBACK_PATH": str(tmp_path / "feedback.sqlite3"),
                       "ADMIN_TOKEN": TOKEN})
     client = app.test_client()
     assert client.get("/healthz").status_code == 200

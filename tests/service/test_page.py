@@ -9,6 +9,7 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
+from classifier.service.feedback_store import FeedbackStore
 from tests.support.drafts import NATO, SWAP
 
 
@@ -38,8 +39,9 @@ def test_web_page_suggests_and_sends_feedback(live_server, browser):
 
     rows[wanted].find_element(By.CSS_SELECTOR, "[data-testid=accept]").click()
     wait.until(lambda driver: rows[wanted].find_element(By.CSS_SELECTOR, "[data-testid=accept]").get_attribute("data-sent"))
-    records = [json.loads(line) for line in live_server["feedback"].read_text(encoding="utf-8").splitlines()]
-    assert {"text": text, "tags": ["#ウクライナインフラ攻撃"]}.items() <= records[-1].items()
+    record = FeedbackStore(live_server["feedback"]).list(status="pending", limit=1000)[-1]
+    assert record["text"] == text and record["tags"] == ["#ウクライナインフラ攻撃"] and record["status"] == "pending"
+    assert record["shown"] and record["shown"][0]["tag"] == tags[0].replace("記事", "").replace("段落", "")
     severe = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
     assert severe == []
 
