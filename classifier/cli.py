@@ -155,8 +155,8 @@ def run_suggest(args) -> int:
 
 
 def _write_suggestions(batch, results):
-    for (number, identifier, _), suggestions in zip(batch, results):
-        record = {"line": number, "suggestions": suggestions}
+    for (number, identifier, _), answer in zip(batch, results):
+        record = {"line": number, **answer}
         if identifier is not None:
             record = {"id": identifier, **record}
         print(json.dumps(record, ensure_ascii=False))
