@@ -176,10 +176,10 @@ def topic_boundaries(model, paragraphs: list[str], penalty: float = SWITCH_PENAL
         return []
     ranked = model.suggest(["\n".join(paragraphs[i] for i in group) for group in groups],
                            k=len(model.classes_), threshold=0)
-    tags = sorted({item["tag"] for items in ranked for item in items if item["scope"] == "block"})
+    tags = sorted({item["tag"] for answer in ranked for item in answer["tags"]})
     rows = []
-    for items in ranked:
-        score = {item["tag"]: item["score"] for item in items}
+    for answer in ranked:
+        score = {item["tag"]: item["score"] for item in answer["tags"]}
         rows.append([math.log(max(score.get(tag, 0.0), floor)) for tag in tags]
                     + [math.log(none_probability)])
     path = _viterbi(rows, penalty)
@@ -230,8 +230,8 @@ def tag_draft(model, draft: Draft, k: int | None = None, cap: int = SUMMARY_CAP,
     passing = model.suggest(texts + [whole], k=k)
     ranked = model.suggest(texts + [whole], k=len(model.classes_), threshold=0)
     for block, chosen, everything in zip(draft.blocks, passing, ranked):
-        block.tags = [item for item in chosen if item["scope"] == "block"]
-        block.alternatives = [item for item in everything if item["scope"] == "block"][:ALTERNATIVES]
+        block.tags = chosen["tags"]
+        block.alternatives = everything["tags"][:ALTERNATIVES]
         if block.written:
             block.line = "\n".join(block.written)
         elif block.tags:
@@ -243,15 +243,15 @@ def tag_draft(model, draft: Draft, k: int | None = None, cap: int = SUMMARY_CAP,
     return draft
 
 
-def post_tags(passing: list[list[dict]], source: str) -> list[dict]:
+def post_tags(passing: list[dict], source: str) -> list[dict]:
     """Post tags from the blocks' answers (best score of each over the blocks) or the whole post's."""
     if source not in ("blocks", "post"):
         raise ValueError(f"post tags come from 'blocks' or 'post', got {source!r}")
     answers = passing[:-1] if source == "blocks" else passing[-1:]
     best: dict[str, dict] = {}
-    for items in answers:
-        for item in items:
-            if item["scope"] == "post" and item["score"] > best.get(item["tag"], {"score": -1})["score"]:
+    for answer in answers:
+        for item in answer["post_tags"]:
+            if item["score"] > best.get(item["tag"], {"score": -1})["score"]:
                 best[item["tag"]] = item
     return sorted(best.values(), key=lambda item: -item["score"])
 

@@ -104,7 +104,7 @@ def score_post(model, text: str, aliases: dict[str, str], counts: Counter, **opt
     oracle = model.suggest(["\n".join(reference["paragraphs"][b["start"]:b["stop"]]) for b in given]) if given else []
     for block, answer in zip(given, oracle):
         mine = _owner(drafted, block)["block"]
-        best = [item["tag"] for item in answer if item["scope"] == "block"][:1]
+        best = [item["tag"] for item in answer["tags"]][:1]
         counts.update(known_blocks=1, block_tag_right=bool(mine.tags) and mine.tags[0]["tag"] in block["tags"],
                       block_tag_right_given_blocks=bool(best) and best[0] in block["tags"])
     _score_summaries(reference, drafted, counts, options.get("cap", SUMMARY_CAP))

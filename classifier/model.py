@@ -257,7 +257,7 @@ class HashtagModel(BaseEstimator):
 
         threshold None is the model's own operating point (``calibration.block_decisions`` for
         block tags, learned thresholds for post tags); a number applies to every tag instead
-        (0 ranks every tag). At most the k best-scored tags are kept.
+        (0 ranks every tag). At most the k best-scored block tags are kept, and k post tags.
         """
         k, threshold = check_options(self.k if k is None else k, threshold)
         return self._decide(self.transform(texts), k, threshold)
@@ -274,8 +274,9 @@ class HashtagModel(BaseEstimator):
         if k is None:
             return probabilities, None
         kept = self._kept(probabilities, block_kept, threshold)
-        beyond_k = np.argsort(-probabilities, axis=1, kind="stable")[:, k:]
-        np.put_along_axis(kept, beyond_k, False, axis=1)
+        for columns in (self.linear_columns_, self.post_columns_):  # k bounds each list
+            beyond_k = columns[np.argsort(-probabilities[:, columns], axis=1, kind="stable")[:, k:]]
+            np.put_along_axis(kept, beyond_k, False, axis=1)
         return probabilities, kept
 
     def _block_decisions(self, linear_probabilities: np.ndarray, topic: np.ndarray | None) -> np.ndarray:
@@ -311,28 +312,31 @@ class HashtagModel(BaseEstimator):
         return (linear_probabilities[:, :, None] * self.post_given_block_[None]).max(axis=1)
 
     def suggest(self, texts: Sequence[str], k: int | None = None, threshold: float | None = None,
-                explain: bool | int = False) -> list[list[dict]]:
-        """Ranked suggestions per text: ``{"tag", "score", "scope"}`` (and ``"terms"``).
+                explain: bool | int = False) -> list[dict]:
+        """For each text ``{"tags": [...], "post_tags": [...]}``: its block tags ranked on their
+        own, and apart from them the post tags (themes of the whole post it belongs in); each item
+        ``{"tag", "score"}`` (and ``"terms"`` with ``explain``).
 
         threshold None is the model's own operating point; a number applies to every tag (0
-        ranks every tag, no abstention). k None uses the model's default.
+        ranks every tag, no abstention). k None uses the model's default; it bounds each list.
         """
         k, threshold = check_options(self.k if k is None else k, threshold)
         X = self.transform(texts)
         probabilities, kept = self._decide(X, k, threshold)
-        ranked = np.argsort(-probabilities, axis=1, kind="stable")[:, :k]
-        rounded = np.round(np.take_along_axis(probabilities, ranked, axis=1), 4)
-        kept = np.take_along_axis(kept, ranked, axis=1)
-        names, results = self.classes_.tolist(), []
-        for i in range(len(probabilities)):
-            columns = ranked[i][kept[i]].tolist()
-            items = [{"tag": names[j], "score": score, "scope": self.scopes_[names[j]]}
-                     for j, score in zip(columns, rounded[i][kept[i]].tolist())]
-            if explain:
-                for item, j in zip(items, columns):
-                    item["terms"] = self._terms(X[i], j, 5 if explain is True else int(explain))
-            results.append(items)
-        return results
+        n_terms = 0 if not explain else 5 if explain is True else int(explain)
+        return [{"tags": self._items(X, i, probabilities[i], kept[i], self.linear_columns_, n_terms),
+                 "post_tags": self._items(X, i, probabilities[i], kept[i], self.post_columns_, n_terms)}
+                for i in range(len(probabilities))]
+
+    def _items(self, X, i: int, scores: np.ndarray, kept: np.ndarray, columns: np.ndarray, n_terms: int) -> list:
+        """The kept tags among ``columns``, best first (ties in column order)."""
+        ranked = columns[np.argsort(-scores[columns], kind="stable")]
+        ranked = ranked[kept[ranked]].tolist()
+        items = [{"tag": self.classes_[j], "score": score}
+                 for j, score in zip(ranked, np.round(scores[ranked], 4).tolist())]
+        for item, j in zip(items, ranked if n_terms else ()):
+            item["terms"] = self._terms(X[i], j, n_terms)
+        return items
 
     def _terms(self, x, j: int, n: int) -> list[dict]:
         """The features of one text that pushed tag j up most: tf-idf value times weight.

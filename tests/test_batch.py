@@ -44,7 +44,7 @@ def test_parallel_options_are_checked_before_work_is_sent(bundled_model, monkeyp
 def cli_lines(model, records, **options) -> str:
     """What ``python -m classifier suggest`` prints for JSON Lines input, computed in this process."""
     results = model.suggest([r["text"] for r in records], **options)
-    return "".join(json.dumps({"id": r["id"], "line": n, "suggestions": s}, ensure_ascii=False) + "\n"
+    return "".join(json.dumps({"id": r["id"], "line": n, **s}, ensure_ascii=False) + "\n"
                    for n, (r, s) in enumerate(zip(records, results), 1))
 
 

@@ -54,17 +54,17 @@ def test_train_then_suggest_from_stdin_and_file(tmp_path, bundled_model_dir):
     assert result.returncode == 0, result.stderr
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert [line["line"] for line in lines] == [1, 3]
-    assert lines[0]["suggestions"][0]["tag"] == "#日銀"
-    assert lines[1]["suggestions"] == []
+    assert lines[0]["tags"][0]["tag"] == "#日銀"
+    assert lines[1]["tags"] == [] and lines[1]["post_tags"] == []
 
     inputs = tmp_path / "in.jsonl"
     inputs.write_text('{"id": "a", "text": "FRBのパウエル議長は利下げに慎重な姿勢を示した。"}\n', encoding="utf-8")
     result = run("-m", "classifier", "suggest", "--model", str(out), str(inputs), "--threshold", "0", "--k", "4",
                  "--explain")
     record = json.loads(result.stdout)
-    assert record["id"] == "a" and len(record["suggestions"]) == 4
-    assert record["suggestions"][0]["tag"] == "#FRB"
-    assert any(term["term"] == "FRB".lower() or "パウエル" in term["term"] for term in record["suggestions"][0]["terms"])
+    assert record["id"] == "a" and len(record["tags"]) == 4
+    assert record["tags"][0]["tag"] == "#FRB"
+    assert any(term["term"] == "FRB".lower() or "パウエル" in term["term"] for term in record["tags"][0]["terms"])
 
 
 def test_corpus_stats_counts_and_warns(tmp_path):
@@ -144,7 +144,7 @@ def test_production_server_answers_on_loopback(live_server):
     status, body = post(f"{url}/suggest", {"texts": ["日銀は追加利上げを決めた。植田総裁が会見した。",
                                                       "ハマスが人質の一部を解放し、ガザへの支援物資の搬入が再開された。"]})
     assert status == 200
-    assert [r["suggestions"][0]["tag"] for r in body["results"]] == ["#日銀", "#ガザ情勢"]
+    assert [r["tags"][0]["tag"] for r in body["results"]] == ["#日銀", "#ガザ情勢"]
     status, body = post(f"{url}/suggest", b"{broken", "application/json")
     assert status == 400 and body["error"]["code"] == "invalid_json"
     with urllib.request.urlopen(f"{url}/healthz", timeout=5) as response:

@@ -19,17 +19,18 @@ def test_fit_learns_frequent_tags_only_and_keeps_rare_texts_as_negatives(tiny_mo
 
 def test_suggest_ranks_the_right_tag_first(tiny_model):
     results = tiny_model.suggest(["日銀が金利を引き上げた", "NATOが防衛費を増やす"], threshold=0)
-    assert results[0][0]["tag"] == "#日銀"
-    assert results[1][0]["tag"] in ("#NATO", "#反ロシア")
-    assert {item["scope"] for item in results[1]} == {"block", "post"}
+    assert results[0]["tags"][0]["tag"] == "#日銀"
+    assert results[1]["tags"][0]["tag"] == "#NATO"
+    assert [item["tag"] for item in results[1]["post_tags"]] == ["#反ロシア"]  # apart from the block tags
 
 
 def test_threshold_zero_ranks_every_tag_and_k_caps(tiny_model):
-    ranked = tiny_model.suggest(["NATOが会合"], threshold=0, k=10)[0]
-    assert len(ranked) == 3
+    answer = tiny_model.suggest(["NATOが会合"], threshold=0, k=10)[0]
+    assert len(answer["tags"]) == 2 and len(answer["post_tags"]) == 1
+    ranked = answer["tags"]
     assert [item["score"] for item in ranked] == sorted((item["score"] for item in ranked), reverse=True)
-    assert len(tiny_model.suggest(["NATOが会合"], threshold=0, k=1)[0]) == 1
-    assert tiny_model.suggest(["NATOが会合"], threshold=1.0)[0] == []
+    assert len(tiny_model.suggest(["NATOが会合"], threshold=0, k=1)[0]["tags"]) == 1
+    assert tiny_model.suggest(["NATOが会合"], threshold=1.0)[0] == {"tags": [], "post_tags": []}
 
 
 @pytest.mark.parametrize("options, message", [({"k": 0}, "k must be at least 1"),
@@ -40,7 +41,7 @@ def test_suggest_rejects_bad_options(tiny_model, options, message):
 
 
 def test_explain_names_the_words_behind_a_tag(tiny_model):
-    result = tiny_model.suggest(["日銀の植田総裁が利上げを語った"], threshold=0, k=1, explain=True)[0][0]
+    result = tiny_model.suggest(["日銀の植田総裁が利上げを語った"], threshold=0, k=1, explain=True)[0]["tags"][0]
     assert result["tag"] == "#日銀"
     terms = [term["term"] for term in result["terms"]]
     assert "日銀" in terms
@@ -73,7 +74,7 @@ UNRELATED = [
 
 @pytest.mark.parametrize("text", UNRELATED)
 def test_bundled_model_abstains_on_unrelated_text(bundled_model, text):
-    assert bundled_model.suggest([text])[0] == []
+    assert bundled_model.suggest([text])[0] == {"tags": [], "post_tags": []}
 
 
 @pytest.mark.parametrize("text, tag", [
@@ -83,12 +84,12 @@ def test_bundled_model_abstains_on_unrelated_text(bundled_model, text):
 ])
 def test_bundled_model_suggests_the_obvious_tag(bundled_model, text, tag):
     ranked = bundled_model.suggest([text], threshold=0, k=50)[0]
-    assert [item["tag"] for item in ranked if item["scope"] == "block"][0] == tag
-    assert tag in [item["tag"] for item in bundled_model.suggest([text])[0]]  # with the learned thresholds
+    assert ranked["tags"][0]["tag"] == tag
+    assert bundled_model.suggest([text])[0]["tags"][0]["tag"] == tag  # at the model's own operating point
 
 
 def test_post_tags_come_only_with_a_block_tag(bundled_model):
     on_topic = bundled_model.suggest(["ロシア軍が東部の要衝を制圧したと発表し、ウクライナ軍は部隊を後退させた。"])[0]
-    assert {"block", "post"} <= {item["scope"] for item in on_topic}
+    assert on_topic["tags"] and on_topic["post_tags"]
     off_topic = bundled_model.suggest(["鍋に水を入れて沸騰させ、パスタを8分ゆでます。"], threshold=0, k=50)[0]
-    assert all(item["score"] == 0 for item in off_topic if item["scope"] == "post")
+    assert off_topic["post_tags"] and all(item["score"] == 0 for item in off_topic["post_tags"])

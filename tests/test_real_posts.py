@@ -20,8 +20,8 @@ OFF_TOPIC = ["大谷翔平選手が今季第30号のホームランを放ち、�
              "警視庁は、高齢者から現金をだまし取った疑いで20代の男を逮捕した。"]
 
 
-def block_tags(suggestions):
-    return [item["tag"] for item in suggestions if item["scope"] == "block"]
+def block_tags(answer):
+    return [item["tag"] for item in answer["tags"]]
 
 
 @pytest.mark.parametrize("text, tag", WEAK_ON_TOPIC)
@@ -34,12 +34,12 @@ def test_the_weak_paragraph_would_get_nothing_from_per_tag_thresholds_alone(bund
     import copy
 
     plain = copy.deepcopy(bundled_model).set_params(top_threshold=None)  # a prediction-time setting
-    assert plain.suggest([WEAK_ON_TOPIC[0][0]]) == [[]]
+    assert plain.suggest([WEAK_ON_TOPIC[0][0]]) == [{"tags": [], "post_tags": []}]
 
 
 @pytest.mark.parametrize("text", OFF_TOPIC)
 def test_a_paragraph_on_none_of_the_topics_gets_nothing(bundled_model, text):
-    assert bundled_model.suggest([text]) == [[]]
+    assert bundled_model.suggest([text]) == [{"tags": [], "post_tags": []}]
 
 
 def article_paragraphs(text: str) -> list[str]:
@@ -56,6 +56,6 @@ def test_the_curators_real_posts(bundled_model):
                        for s, e in zip(bundled_model.suggest([e.text for e in blocks]), blocks))
     answers = bundled_model.suggest([text for text, _ in paragraphs])
     first = sum(bool(block_tags(s)) and block_tags(s)[0] in tags for s, (_, tags) in zip(answers, paragraphs))
-    empty = sum(not s for s in answers)
+    empty = sum(not s["tags"] for s in answers)
     assert len(blocks) == 9 and first_blocks >= 8
     assert first >= 0.6 * len(paragraphs) and empty <= 0.25 * len(paragraphs)

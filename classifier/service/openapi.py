@@ -197,25 +197,32 @@ def _suggest_schemas(config: Mapping) -> dict:
             "oneOf": [{"required": ["text"]}, {"required": ["texts"]}],
         },
         "Suggestion": {
-            "type": "object", "required": ["tag", "score", "scope"],
+            "type": "object", "required": ["tag", "score"],
             "properties": {
                 "tag": {"type": "string"},
                 "score": {"type": "number", "minimum": 0, "maximum": 1,
                           "description": "Calibrated probability that the tag applies."},
-                "scope": {"type": "string", "enum": ["block", "post"]},
                 "terms": {"type": "array", "items": {
                     "type": "object", "required": ["term", "weight"],
                     "properties": {"term": {"type": "string"}, "weight": {"type": "number"}}}},
+            },
+        },
+        "TextSuggestions": {
+            "type": "object", "required": ["tags", "post_tags"],
+            "description": "One text's answer: its block tags, and apart from them the post tags.",
+            "properties": {
+                "tags": {"type": "array", "items": {"$ref": "#/components/schemas/Suggestion"},
+                         "description": "Block tags (the topic of the text), best first; empty when none fits."},
+                "post_tags": {"type": "array", "items": {"$ref": "#/components/schemas/Suggestion"},
+                              "description": "Post tags (themes of the whole post), best first; only with a "
+                                             "block tag."},
             },
         },
         "SuggestResponse": {
             "type": "object", "required": ["model", "results"],
             "properties": {
                 "model": {"type": "string", "description": "Version of the model that answered."},
-                "results": {"type": "array", "items": {
-                    "type": "object", "required": ["suggestions"],
-                    "properties": {"suggestions": {"type": "array",
-                                                   "items": {"$ref": "#/components/schemas/Suggestion"}}}}},
+                "results": {"type": "array", "items": {"$ref": "#/components/schemas/TextSuggestions"}},
             },
         },
     }

@@ -15,7 +15,7 @@ def suggest():
     texts, options = validation.texts(body), validation.options(body)
     loaded = current_model()
     results = loaded.model.suggest(texts, **options)
-    return jsonify({"model": loaded.version, "results": [{"suggestions": items} for items in results]})
+    return jsonify({"model": loaded.version, "results": results})
 
 
 @bp.get("/tags")

@@ -20,7 +20,7 @@ def test_post_annotate_answers_blocks_tags_and_lines(client):
                          "blank_lines", "post"}
     block = body["blocks"][0]
     assert set(block) == {"line_number", "paragraphs", "tags", "alternatives", "line", "drafted", "summary", "written"}
-    assert block["tags"][0] == {"tag": "#捕虜交換", "score": block["tags"][0]["score"], "scope": "block"}
+    assert block["tags"][0] == {"tag": "#捕虜交換", "score": block["tags"][0]["score"]}
     assert len(block["tags"]) <= 3 and block["drafted"] is True and block["line"].startswith("#捕虜交換(")
     assert body["blocks"][2]["line"] is None and body["post_tag_lines"] and body["post"].count("\n#") >= 2
 

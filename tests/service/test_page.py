@@ -32,7 +32,8 @@ def test_web_page_suggests_and_sends_feedback(live_server, browser):
     rows = browser.find_elements(By.CSS_SELECTOR, "[data-testid=suggestion]")
     tags = [row.find_element(By.CSS_SELECTOR, "[data-testid=tag]").text for row in rows]
     wanted = next(i for i, tag in enumerate(tags) if tag.startswith("#ウクライナインフラ攻撃"))
-    assert any(tag.endswith("記事") for tag in tags)  # post tags are marked as such
+    assert tags[0] == "#ウクライナインフラ攻撃"  # block tags first; post tags apart, below them
+    assert browser.find_elements(By.CSS_SELECTOR, "[data-testid=post-tags] [data-testid=post-tag]")
     bar = rows[wanted].find_element(By.CSS_SELECTOR, ".bar span")
     assert 0 < bar.size["width"] <= bar.find_element(By.XPATH, "..").size["width"]
     assert rows[wanted].find_elements(By.CSS_SELECTOR, "[data-testid=terms] code")

@@ -6,7 +6,7 @@ def test_suggest_one_text(client, openapi):
     response = client.post("/suggest", json={"text": "日銀の植田総裁は会見で追加利上げの可能性に言及した。"})
     assert response.status_code == 200
     body = response.get_json()
-    assert body["results"][0]["suggestions"][0]["tag"] == "#日銀"
+    assert body["results"][0]["tags"][0]["tag"] == "#日銀"
     assert body["model"]
     check_against_contract(openapi, "/suggest", "post", response)
 
@@ -16,15 +16,15 @@ def test_suggest_many_texts_with_options(client, openapi):
     response = client.post("/suggest", json={"texts": texts, "k": 2, "threshold": 0, "explain": True})
     assert response.status_code == 200
     results = response.get_json()["results"]
-    assert len(results) == 2 and all(len(r["suggestions"]) == 2 for r in results)
-    assert results[0]["suggestions"][0]["tag"] == "#FRB"
-    assert results[0]["suggestions"][0]["terms"]
+    assert len(results) == 2 and all(len(r["tags"]) == 2 and len(r["post_tags"]) == 2 for r in results)
+    assert results[0]["tags"][0]["tag"] == "#FRB"
+    assert results[0]["tags"][0]["terms"]
     check_against_contract(openapi, "/suggest", "post", response)
 
 
 def test_suggest_abstains_with_empty_list(client):
     response = client.post("/suggest", json={"text": "パスタを茹でてソースと和えます。"})
-    assert response.get_json()["results"][0]["suggestions"] == []
+    assert response.get_json()["results"][0] == {"tags": [], "post_tags": []}
 
 
 def test_tags_model_health_ready(client, openapi):
