@@ -123,7 +123,7 @@ def old_model(tmp_path):
 def check_survivor(out: Path, old: str, app) -> str:
     """The folder loads and holds the old or a complete new model; the service keeps serving."""
     model, metadata = load_model(out)
-    assert model.suggest(["日銀が利上げ"], threshold=0, k=1)[0][0]["tag"] == "#日銀"
+    assert model.suggest(["日銀が利上げ"], threshold=0, k=1)[0]["tags"][0]["tag"] == "#日銀"
     client = app.test_client()
     assert client.post("/suggest", json={"text": "日銀が利上げ"}).status_code == 200
     reload = client.post("/admin/reload", headers={"Authorization": "Bearer t"})
