@@ -16,6 +16,7 @@ calls it from many threads, so the tokenizer holds a lock.
 
     python bench/baseline.py train --data training_data --out /tmp/baseline.joblib
     python bench/baseline.py serve --model /tmp/baseline.joblib --port 8001
+    python bench/baseline.py suggest --model /tmp/baseline.joblib archive.jsonl > out.jsonl
 """
 from __future__ import annotations
 
@@ -102,6 +103,9 @@ def main(argv=None) -> int:
     train_parser.add_argument("--data", nargs="+", required=True)
     train_parser.add_argument("--out", required=True)
     train_parser.add_argument("--holdout", type=float, default=HOLDOUT, help="the same held-out posts as train.py")
+    suggest_parser = commands.add_parser("suggest", help="JSON Lines with 'text' in, suggestions out, one process")
+    suggest_parser.add_argument("--model", required=True)
+    suggest_parser.add_argument("input")
     serve_parser = commands.add_parser("serve")
     serve_parser.add_argument("--model", required=True)
     serve_parser.add_argument("--host", default="127.0.0.1")
@@ -121,6 +125,19 @@ def main(argv=None) -> int:
         print(f'{{"fit_seconds": {fit_seconds:.3f}, "n_examples": {len(examples)}, "n_tags": {len(model["tags"]) - 1}}}')
         return 0
     model = joblib.load(args.model)
+    if args.command == "suggest":
+        # the textbook batch loop: read the file, score it in batches, print a JSON object a line
+        import json
+
+        with open(args.input, encoding="utf-8") as stream:
+            lines = [json.loads(line) for line in stream if line.strip()]
+        for start in range(0, len(lines), 1024):
+            batch = lines[start:start + 1024]
+            for number, (record, suggestions) in enumerate(zip(batch, suggest(model, [r["text"] for r in batch])),
+                                                           start + 1):
+                print(json.dumps({"id": record.get("id"), "line": number, "suggestions": suggestions},
+                                 ensure_ascii=False))
+        return 0
     create_app(model).run(host=args.host, port=args.port, threaded=True)
     return 0
 

@@ -166,7 +166,8 @@ def train_ours(data: str, out: Path, work: Path, options: tuple = ()) -> dict:
     metadata = json.loads((out / "metadata.json").read_text(encoding="utf-8"))
     result.update({"fit_s": metadata["fit_seconds"], "n_examples": metadata["data"]["n_examples"],
                    "n_tags": len(metadata["tags"]), "min_count": metadata["params"]["min_count"],
-                   "n_train": metadata["holdout"]["n_train"],
+                   "n_train": metadata["holdout"].get("n_train", metadata["data"]["n_examples"]
+                                                      - metadata["holdout"].get("n_held_out", 0)),
                    "model_mb": round((out / metadata["artifact"]).stat().st_size / 1e6, 2),
                    "held_out": metadata["holdout"]["scores"], "params": metadata["params"]})
     return result
@@ -224,7 +225,26 @@ def training_at(scales: list[int], corpora: dict, work: Path) -> dict:
     training["exponent_cpu_default_min_count_per_tag"] = exponent(
         [t["n_examples"] * t["n_tags"] for t in default_runs], [t["cpu_s"] for t in default_runs])
     training["exponent_cpu_baseline"] = exponent(sizes, [t["cpu_s"] for t in training["baseline"]])
+    training["extrapolated"] = extrapolate(default_runs, TRAIN_TARGET_BLOCKS)
     return training
+
+
+TRAIN_TARGET_BLOCKS = 100_000
+
+
+def extrapolate(runs: list[dict], n: int) -> dict | None:
+    """Wall time and peak RSS of training on ``n`` blocks, from the measured default runs: time by
+    the power law fitted on the two largest runs (the local growth, steeper than over all runs
+    when the label set grows), memory by the straight line through them."""
+    if len(runs) < 2:
+        return None
+    a, b = runs[-2], runs[-1]
+    power = exponent([a["n_examples"], b["n_examples"]], [a["wall_s"], b["wall_s"]])
+    wall = b["wall_s"] * (n / b["n_examples"]) ** power
+    slope = (b["peak_rss_mb"] - a["peak_rss_mb"]) / (b["n_examples"] - a["n_examples"])
+    rss = b["peak_rss_mb"] + slope * (n - b["n_examples"])
+    return {"blocks": n, "from": [a["scale"], b["scale"]], "exponent_wall": power, "wall_s": round(wall),
+            "peak_rss_mb": round(rss), "rss_mb_per_1000_blocks": round(slope * 1000, 1)}
 
 
 # --------------------------------------------------------------------------------------------
@@ -403,7 +423,7 @@ def serve_and_load(kind: str, model: Path, work: Path, bodies: dict, duration: f
     log = work / f"server-{kind}-{port}.log"
     if kind == "ours":
         command = [sys.executable, "-m", "classifier", "serve", "--host", "127.0.0.1", "--port", str(port),
-                   "--model", str(model), "--feedback", str(work / "feedback.jsonl"), *options]
+                   "--model", str(model), "--feedback", str(work / "feedback.sqlite3"), *options]
     else:
         command = [sys.executable, str(BENCH / "baseline.py"), "serve", "--model", str(model), "--port", str(port)]
     with open(log, "w") as output:
@@ -496,6 +516,45 @@ def targets(results: dict) -> list[dict]:
             f"{b} ({a['scale']}->{c['scale']})" for b, a, c in zip(steps, training, training[1:]))
             + "; CPU per example " + " / ".join(f"{t['cpu_s'] / t['n_examples'] * 1000:.1f}" for t in training) + " ms",
             steps[-1] <= 1.15)
+    extrapolated = results["training"].get("extrapolated")
+    if extrapolated:
+        memory_mb = (results["machine"]["memory_gib"] or 0) * 1024
+        add(f"a corpus of {extrapolated['blocks']:,} blocks trains within this machine's memory (extrapolated from "
+            f"{' and '.join(extrapolated['from'])})",
+            f"about {extrapolated['peak_rss_mb']:,} MB peak and {extrapolated['wall_s'] / 60:.0f} min "
+            f"(time ~ size^{extrapolated['exponent_wall']}); {memory_mb:,.0f} MB installed",
+            extrapolated["peak_rss_mb"] < memory_mb)
+    batch_results = results.get("batch")
+    if batch_results:
+        measures = batch_results["throughput"]["measures"]
+        cores = results["machine"]["cores_usable"]
+        ours = measures["suggest (default flags)"]
+        need = 0.75 * cores
+        add(f"suggest, default flags, on {batch_results['throughput']['paragraphs']:,} paragraphs >= 0.75 x cores x raw "
+            f"fugashi ({need:.2f}x on {cores} cores), whole commands, same output as one process",
+            f"{ours['ratio_to_raw']:.2f}x (rounds {', '.join(map(str, ours['ratio_to_raw_rounds']))}; "
+            f"--jobs 1: {measures['suggest --jobs 1']['ratio_to_raw']:.2f}x); identical output: "
+            f"{'yes' if batch_results['throughput']['identical_output'] else 'NO'}",
+            ours["ratio_to_raw"] >= need and batch_results["throughput"]["identical_output"])
+        memory = list(batch_results["memory"].values())
+        growth = memory[-1]["peak_rss_mb_all"] / memory[0]["peak_rss_mb_all"]
+        add("peak RSS of all processes flat as the input grows (1x and 10x within 10%)",
+            " vs ".join(f"{m['peak_rss_mb_all']:.0f} MB ({m['paragraphs']:,} paragraphs, {m['processes']} processes)"
+                        for m in memory) + f": {growth:.2f}x", growth <= 1.10)
+        startup = batch_results["startup"]["median_s"]
+        floor = startup["imports the model's unpickling needs (sklearn.pipeline, sklearn.feature_extraction.text, "
+                        "joblib, fugashi)"]
+        add("suggest on ten lines under 1.0 s, whole process", f"{startup['suggest, ten lines']:.2f} s (median); "
+            f"the imports that unpickling the model needs take {floor:.2f} s alone", startup["suggest, ten lines"] < 1.0)
+        if batch_results.get("evaluate"):
+            e = batch_results["evaluate"]
+            add(f"evaluate on a large corpus ({e['examples']:,} examples) parallel by default",
+                f"{e['default_s']:.1f} s default vs {e['jobs1_s']:.1f} s --jobs 1 ({e['speed_up']:.2f}x)", e["speed_up"] > 1)
+        dask = batch_results["dask"]
+        if "skipped" not in dask:
+            add("the same output on a local Dask cluster of two workers",
+                f"{dask['cluster_s']:.1f} s ({dask['ratio_to_raw']:.2f}x raw fugashi) vs {dask['default_s']:.1f} s "
+                f"default; identical: {'yes' if dask['identical_output'] else 'NO'}", dask["identical_output"])
     if results.get("servers"):
         ours, base = results["servers"]["ours"], results["servers"]["baseline"]
         c1 = ours["c1_single"]
@@ -563,6 +622,14 @@ def markdown(results: dict, json_name: str | None) -> str:
                   f"With the default `--min-count` the label set grows with the copies, and so does the work: b = "
                   f"{training['exponent_cpu_default_min_count']} against size, "
                   f"{training['exponent_cpu_default_min_count_per_tag']} against size x tags learned."]
+    extrapolated = training.get("extrapolated")
+    if extrapolated:
+        lines += ["", f"Extrapolated to {extrapolated['blocks']:,} blocks (default `--min-count`, from the "
+                  f"{' and '.join(extrapolated['from'])} runs; not measured): about {extrapolated['wall_s'] / 60:.0f} min "
+                  f"(time ~ size^{extrapolated['exponent_wall']} between those two runs) and {extrapolated['peak_rss_mb']:,} MB "
+                  f"peak RSS ({extrapolated['rss_mb_per_1000_blocks']} MB per 1,000 blocks)."]
+    if results.get("batch"):
+        lines += batch_markdown(results["batch"], m)
     lines += ["", "## Server on loopback", ""]
     if not results.get("servers"):
         lines.append(f"Not measured: {results.get('servers_skipped')}")
@@ -596,12 +663,55 @@ def markdown(results: dict, json_name: str | None) -> str:
     return "\n".join(lines)
 
 
+def batch_markdown(b: dict, machine_info: dict) -> list[str]:
+    t = b["throughput"]
+    lines = ["", "## Batch: whole commands on an archive", "",
+             f"`{b['archive_command']}` writes {t['paragraphs']:,} paragraphs of the corpus, shuffled, as JSON Lines "
+             f"({t['mb']} MB). Each command is a whole process as a user runs it (start-up included), output to a file; "
+             f"{t['rounds']} rounds, the commands in an order turned by one each round; wall-clock medians, and each ratio "
+             f"taken within its round. {machine_info['cores_usable']} cores, shared with other jobs. Code: `bench/batch.py`.",
+             "", "| command | wall s (median) | paragraphs/s | ratio to raw fugashi (rounds) | peak RSS, all processes MB |"
+             " processes |", "|---|---|---|---|---|---|"]
+    for name, v in t["measures"].items():
+        lines.append(f"| {name}: `{v['command']}` | {v['wall_s']} | {v['paragraphs_per_s']:,} | {v['ratio_to_raw']:.2f}x "
+                     f"({', '.join(map(str, v['ratio_to_raw_rounds']))}) | {v['peak_rss_mb_all']:.0f} | {v['processes']} |")
+    lines += ["", f"Output of the default run and of `--jobs 1`: {'identical, byte for byte' if t['identical_output'] else 'DIFFERENT'}.",
+              "", "Memory (one default run each; peak RSS of each process of the run, summed: the command and its workers):",
+              "", "| input | paragraphs | MB | wall s | peak RSS of the command MB | all processes MB | processes |",
+              "|---|---|---|---|---|---|---|"]
+    for label, v in b["memory"].items():
+        lines.append(f"| {label} | {v['paragraphs']:,} | {v['mb']} | {v['wall_s']:.1f} | {v['peak_rss_mb_parent']:.0f} | "
+                     f"{v['peak_rss_mb_all']:.0f} | {v['processes']} |")
+    s = b["startup"]
+    lines += ["", f"Start-up (whole processes, median of {s['rounds']}):", "", "| process | s |", "|---|---|"]
+    lines += [f"| {name} | {v:.2f} |" for name, v in s["median_s"].items()]
+    lines += ["", "Cumulative import times of `suggest` on ten lines (`python -X importtime`, s): "
+              + ", ".join(f"{k} {v}" for k, v in s["importtime_cumulative_s"].items())
+              + f"; not imported: {', '.join(s['not_imported'])}.",
+              "", "Where worker processes pay (`--jobs 1` against `--jobs 2`, median of 3, alternated):", "",
+              "| paragraphs | MB | --jobs 1 s | --jobs 2 s | speed-up |", "|---|---|---|---|---|"]
+    lines += [f"| {r['paragraphs']:,} | {r['mb']} | {r['jobs1_s']} | {r['jobs2_s']} | {r['speed_up']}x |" for r in b["break_even"]]
+    if b.get("evaluate"):
+        e = b["evaluate"]
+        lines += ["", f"`evaluate` on {e['examples']:,} labelled examples (the largest training scale-up), "
+                  f"`{e['command']}`: {e['default_s']} s with default flags, {e['jobs1_s']} s with `--jobs 1` "
+                  f"({e['speed_up']}x)."]
+    d = b["dask"]
+    if "skipped" in d:
+        lines += ["", f"Dask: not measured ({d['skipped']})."]
+    else:
+        lines += ["", f"On {d['cluster']}: `{d['command']}` {d['cluster_s']} s against {d['default_s']} s with default "
+                  f"flags and {d['raw_s']} s raw fugashi ({d['ratio_to_raw']}x raw; median of {d['rounds']}); output "
+                  f"{'identical' if d['identical_output'] else 'DIFFERENT'}."]
+    return lines
+
+
 # --------------------------------------------------------------------------------------------
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(description="Benchmark the hashtag service against its floor and the textbook peer.")
-    parser.add_argument("--scales", default="1,4,16", help="corpus scale-ups (default %(default)s)")
+    parser.add_argument("--scales", default="1,4,10,16", help="corpus scale-ups (default %(default)s)")
     parser.add_argument("--data", default="training_data", help="the corpus, relative to the project (default %(default)s)")
     parser.add_argument("--rounds", type=int, default=7, help="in-process repetitions (default %(default)s)")
     parser.add_argument("--singles", type=int, default=1000, help="paragraphs for one-a-call measures (default %(default)s)")
@@ -612,9 +722,16 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default=str(BENCH), help="folder for RESULTS.md (default bench/)")
     parser.add_argument("--json", action="store_true", help="also write results.json (always when --out is not bench/)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (models, logs)")
+    parser.add_argument("--batch-lines", type=int, default=210_000,
+                        help="paragraphs of the archive for the batch measures (default %(default)s)")
+    parser.add_argument("--batch-rounds", type=int, default=3, help="rounds of whole batch commands (default %(default)s)")
+    parser.add_argument("--memory-factor", type=int, default=10, help="the large archive for the memory check, "
+                                                                       "times --batch-lines (default %(default)s)")
+    parser.add_argument("--no-batch", action="store_true", help="skip the batch measures (bench/batch.py)")
     args = parser.parse_args(argv)
     if args.quick:
         args.scales, args.rounds, args.server_rounds, args.duration, args.singles = "1", 1, 1, 3, 200
+        args.batch_lines, args.batch_rounds, args.memory_factor = 20_000, 1, 2
     scales = [int(s) for s in args.scales.split(",")]
     out = Path(args.out).resolve()
     write_json = args.json or out != BENCH
@@ -639,6 +756,15 @@ def main(argv=None) -> int:
 
         say("training (ours and baseline) at every scale")
         results["training"] = training_at(scales, corpora, work)
+
+        if not args.no_batch:
+            import batch
+
+            biggest = max(scales)
+            results["batch"] = batch.measure(work / f"ours-x{scales[0]}", work / f"baseline-x{scales[0]}.joblib", work,
+                                             args.batch_lines, args.batch_rounds, args.memory_factor,
+                                             Path(corpora[biggest]["data"]) if biggest > 1 else None,
+                                             len(corpora[biggest]["examples"]))
 
         import joblib
 

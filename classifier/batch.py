@@ -1,32 +1,51 @@
-"""Batch tagging of large archives: ``suggest`` and ``evaluate`` over many processes or a cluster.
+"""Batch tagging of large archives: ``suggest`` and ``evaluate`` over every core, or a cluster.
 
-Texts are cut into chunks and each chunk is scored by a joblib worker: processes on this machine
-(``jobs``), or the workers of a Dask cluster (``dask_scheduler``, joblib's Dask backend; install
-the ``dask`` extra). Results come back in input order, and a text's suggestions do not depend on
-the other texts of its chunk, so the output is the single-process output.
+Texts are cut into chunks and each chunk is scored where there is room: in this process and in
+worker processes on this machine (``jobs``: processes in all, this one included), or on the
+workers of a Dask cluster (``dask_scheduler``; install the ``dask`` extra). Results come back in
+input order, and a text's suggestions do not depend on the other texts of its chunk, so the
+output is the single-process output, byte for byte.
 
-The model travels once per worker, not once per chunk (its pickle is several MB, as much work as
-a chunk's): local processes load it from its folder (or from a temporary copy of an in-memory
-model) and keep it; a Dask cluster gets it scattered to its workers once.
+- The model travels once per worker, not once per chunk (its pickle is as much work as a chunk):
+  a local worker loads it from its folder (or from a temporary copy of an in-memory model) on
+  its first chunk and keeps it; a Dask cluster gets it scattered to its workers once.
+- At most a few chunks per process are in flight (``map_ordered``): memory stays flat however
+  large the archive, and this process reads no further ahead than the workers can take.
+- This process is a worker too: it scores a chunk itself whenever the workers have enough queued.
+  On 2 cores that is 1 extra process, not 2, and the cores are busy while the worker starts.
+- ``jobs=None`` (the commands' default) is "decide from the size of the input": one process for a
+  small input (no start-up cost for ten lines), every core for a large one (``auto_start``).
+
+The command line's own work per chunk (``suggest_lines``: JSON Lines in, JSON Lines out) runs in
+the worker too, so this process only reads lines and writes the text that comes back.
 """
 from __future__ import annotations
 
 import argparse
 import contextlib
 import functools
+import json
 import os
 import tempfile
 from collections import deque
 from itertools import islice
-from typing import Iterable, Iterator, Sequence
-
-import numpy as np
+from typing import Callable, Iterable, Iterator, Sequence
 
 from .config import BATCH_SIZE
-from .model import HashtagModel
-from .persist import load_model, read_metadata
 
 DASK_CONNECT_TIMEOUT = "10s"
+# With --jobs left to its default, worker processes are started for a regular file at least this
+# large (about 18,000 paragraphs of news, 1.3 s of work in one process; a worker is ready about
+# 1.5 s after the command starts, and below this size it measured no faster: bench/RESULTS.md,
+# "where worker processes pay"), or for a stream once this many chunks have been read and more follow.
+PARALLEL_MIN_BYTES = 4_000_000
+PARALLEL_MIN_CHUNKS = 8
+# Texts evaluate scores in parallel by default (the corpus is in memory: its size is known).
+PARALLEL_MIN_TEXTS = 10_000
+# Chunks in flight per worker (one running, the next queued so it never waits for this process).
+QUEUED_PER_WORKER = 2
+# Results held for writing in order, per process, at most: what bounds memory when one chunk is slow.
+HELD_PER_PROCESS = 8
 
 
 class BatchError(ValueError):
@@ -35,22 +54,66 @@ class BatchError(ValueError):
 
 def add_parallel_arguments(parser: argparse.ArgumentParser) -> None:
     """``--jobs N`` and ``--dask-scheduler ADDRESS``, for any command that scores many texts."""
-    parser.add_argument("--jobs", type=int, default=1, metavar="N",
-                        help="score in N worker processes (-1: one per core; default 1: in this process)")
+    parser.add_argument("--jobs", type=int, default=None, metavar="N",
+                        help="score in N processes, this one included (-1: one per core; 1: in this process only; "
+                             "default: one per core when the input is large, else 1)")
     parser.add_argument("--dask-scheduler", metavar="ADDRESS",
                         help="score on the Dask cluster at ADDRESS (tcp://host:8786; needs the 'dask' extra)")
 
 
-def is_parallel(jobs: int = 1, dask_scheduler: str | None = None) -> bool:
-    if jobs == 0 or jobs < -1:
+def add_progress_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                        help="items done, rate and time left on stderr for runs over 2 s (default: when stderr "
+                             "is a terminal)")
+
+
+def usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def processes(jobs: int | None) -> int:
+    """The processes ``jobs`` asks for: -1 and None (when large) mean one per usable core."""
+    if jobs is not None and (jobs == 0 or jobs < -1):
         raise BatchError(f"--jobs must be a positive number of processes or -1 (one per core), got {jobs}")
-    return bool(dask_scheduler) or jobs != 1
+    return usable_cores() if jobs in (None, -1) else jobs
 
 
-def suggest_chunks(model: HashtagModel, chunks: Iterable[Sequence[str]], k: int | None = None,
-                   threshold: float | None = None, explain: bool | int = False, jobs: int = 1,
-                   dask_scheduler: str | None = None, model_dir: str | os.PathLike | None = None
-                   ) -> Iterator[list[list[dict]]]:
+def is_parallel(jobs: int | None = 1, dask_scheduler: str | None = None, n_texts: int | None = None) -> bool:
+    """Whether scoring leaves this process; ``jobs=None`` decides from ``n_texts``."""
+    n = processes(jobs)
+    if dask_scheduler:
+        return True
+    if jobs is None:
+        return n > 1 and n_texts is not None and n_texts >= PARALLEL_MIN_TEXTS
+    return n > 1
+
+
+def auto_start(jobs: int | None, dask_scheduler: str | None, size: int | None) -> int | None:
+    """After how many chunks scored here to start the workers: 0 at once, None never.
+
+    ``size``: the input's size in bytes when it is a regular file, else None (a stream: start
+    once ``PARALLEL_MIN_CHUNKS`` chunks have been read and more follow).
+    """
+    if dask_scheduler:
+        return 0
+    if processes(jobs) < 2:
+        return None
+    if jobs is not None:
+        return 0
+    if size is None:
+        return PARALLEL_MIN_CHUNKS
+    return 0 if size >= PARALLEL_MIN_BYTES else None
+
+
+# --------------------------------------------------------------------------------------------
+# the library's calls
+
+def suggest_chunks(model, chunks: Iterable[Sequence[str]], k: int | None = None, threshold: float | None = None,
+                   explain: bool | int = False, jobs: int = 1, dask_scheduler: str | None = None,
+                   model_dir: str | os.PathLike | None = None) -> Iterator[list[list[dict]]]:
     """``model.suggest`` of each chunk of texts, yielded in chunk order as chunks complete.
 
     ``chunks`` is read lazily (a few chunks ahead of the workers), so an archive of any size
@@ -59,33 +122,40 @@ def suggest_chunks(model: HashtagModel, chunks: Iterable[Sequence[str]], k: int 
     """
     model.suggest(["確認"], k=k, threshold=threshold)  # bad k or threshold: fail now, not in a worker
     options = {"k": k, "threshold": threshold, "explain": explain}
-    if not is_parallel(jobs, dask_scheduler):
-        for chunk in chunks:
-            yield model.suggest(list(chunk), **options)
-        return
-    with _workers(model, jobs, dask_scheduler, model_dir) as (parallel, handle):
-        yield from parallel(_delayed(_suggest_chunk)(handle, list(chunk), options) for chunk in chunks)
+    tasks = ((list(chunk), options) for chunk in chunks)
+    start = 0 if is_parallel(jobs, dask_scheduler) else None
+    yield from map_ordered(_suggest_chunk, tasks, model, jobs=jobs, dask_scheduler=dask_scheduler,
+                           model_dir=model_dir, start_after=start)
 
 
-def suggest(model: HashtagModel, texts: Iterable[str], chunk_size: int = BATCH_SIZE, **options) -> Iterator[list[dict]]:
+def suggest(model, texts: Iterable[str], chunk_size: int = BATCH_SIZE, **options) -> Iterator[list[dict]]:
     """The suggestions of each text, in input order: ``suggest_chunks`` over chunks of ``texts``."""
     for results in suggest_chunks(model, chunked(texts, chunk_size), **options):
         yield from results
 
 
-def decide(model: HashtagModel, texts: Sequence[str], k: int | None = None, threshold: float | None = None,
-           jobs: int = 1, dask_scheduler: str | None = None, model_dir: str | os.PathLike | None = None,
-           chunk_size: int = BATCH_SIZE) -> tuple[np.ndarray, np.ndarray]:
+def decide(model, texts: Sequence[str], k: int | None = None, threshold: float | None = None,
+           jobs: int | None = 1, dask_scheduler: str | None = None, model_dir: str | os.PathLike | None = None,
+           chunk_size: int = BATCH_SIZE, progress: Callable[[int], None] | None = None):
     """``model.decide(texts, k, threshold)``, computed in parallel: for ``evaluate`` on a large corpus.
 
-    Pass the result as ``decisions=`` to ``classifier.report.build_report`` (or ``evaluate.score``).
+    ``jobs=None``: every core when there are ``PARALLEL_MIN_TEXTS`` texts or more, else this
+    process. ``progress(n)`` is called after every chunk with its number of texts. Pass the
+    result as ``decisions=`` to ``classifier.report.build_report`` (or ``evaluate.score``).
     """
+    import numpy as np
+
     model.decide(["確認"], k, threshold)  # bad k or threshold: fail now, not in a worker
-    if not is_parallel(jobs, dask_scheduler) or not len(texts):
-        return model.decide(list(texts), k, threshold)
-    with _workers(model, jobs, dask_scheduler, model_dir) as (parallel, handle):
-        parts = list(parallel(_delayed(_decide_chunk)(handle, chunk, k, threshold)
-                              for chunk in chunked(texts, chunk_size)))
+    if not len(texts):
+        return model.decide([], k, threshold)
+    start = 0 if is_parallel(jobs, dask_scheduler, len(texts)) else None
+    parts = []
+    for probabilities, kept in map_ordered(_decide_chunk, ((chunk, k, threshold) for chunk in chunked(texts, chunk_size)),
+                                           model, jobs=jobs, dask_scheduler=dask_scheduler, model_dir=model_dir,
+                                           start_after=start):
+        parts.append((probabilities, kept))
+        if progress:
+            progress(len(probabilities))
     return np.vstack([p for p, _ in parts]), np.vstack([kept for _, kept in parts])
 
 
@@ -114,42 +184,233 @@ def paired(items: Iterable, size: int, key=lambda item: item) -> tuple[Iterator[
 
 
 # --------------------------------------------------------------------------------------------
-# workers
+# the command line's chunk: lines of input in, lines of output out
 
-def _delayed(function):
-    import joblib
+class BadLine(ValueError):
+    """An input line that is not a paragraph or a JSON object with a string ``text``."""
 
-    return joblib.delayed(function)
+
+def parse_line(line: str) -> tuple[object, str]:
+    """(id, text) of one non-blank input line."""
+    if line.lstrip().startswith("{"):
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise BadLine(f"invalid JSON: {error.msg}") from None
+        if not isinstance(record, dict) or not isinstance(record.get("text"), str):
+            raise BadLine("a JSON input line needs a string 'text'")
+        return record.get("id"), record["text"]
+    return None, line.rstrip("\n")
+
+
+def format_suggestions(records: Sequence[tuple[int, object, str]], results: Sequence[dict]) -> str:
+    """One JSON object a line: ``{"id"?, "line", "tags", "post_tags"}`` (``model.suggest``'s answer)."""
+    out = []
+    for (number, identifier, _), answer in zip(records, results):
+        record = {"line": number, **answer}
+        if identifier is not None:
+            record = {"id": identifier, **record}
+        out.append(json.dumps(record, ensure_ascii=False))
+    out.append("")
+    return "\n".join(out)
+
+
+def suggest_lines(model, first: int, lines: Sequence[str], options: dict) -> tuple[str, int, tuple | None]:
+    """What ``python -m classifier suggest`` prints for ``lines`` (the first numbered ``first``):
+    (the output text, the number of records, None), or ("", 0, (number, message)) when a line is
+    bad: nothing of a chunk with a bad line is printed, in one process or many."""
+    records = []
+    for number, line in enumerate(lines, first):
+        if line.strip():
+            try:
+                records.append((number, *parse_line(line)))
+            except BadLine as error:
+                return "", 0, (number, str(error))
+    if not records:
+        return "", 0, None
+    texts = [text for _, _, text in records]
+    if options.get("explain"):
+        return format_suggestions(records, model.suggest(texts, **options)), len(records), None
+    return suggestions_json(model, records, texts, options.get("k"), options.get("threshold")), len(records), None
+
+
+def suggestions_json(model, records: Sequence[tuple[int, object, str]], texts: list[str], k, threshold) -> str:
+    """``format_suggestions(records, model.suggest(texts, k, threshold))``, the same text, made
+    from ``model.decide`` for the whole chunk at once: each list ranked and rounded as ``suggest``
+    does it, but on the chunk's arrays rather than text by text, and each line joined from pieces
+    written once per tag, where ``suggest`` builds a dict per tag and ``json.dumps`` walks it
+    again. A test holds the two equal on the corpus for several k and thresholds."""
+    import numpy as np
+
+    probabilities, kept = model.decide(texts, k, threshold)
+    pieces = _tag_pieces(model)
+    lists = []
+    for columns in (model.linear_columns_, model.post_columns_):
+        columns = np.asarray(columns, dtype=np.intp)
+        if not len(columns):
+            lists.append([[] for _ in records])
+            continue
+        # best first within the list, ties in column order: ``HashtagModel._items``
+        ranked = columns[np.argsort(-probabilities[:, columns], axis=1, kind="stable")]
+        rows, places = np.nonzero(np.take_along_axis(kept, ranked, axis=1))
+        tags = ranked[rows, places].tolist()
+        scores = np.round(probabilities[rows, ranked[rows, places]], 4).tolist()
+        # float.__repr__ is what json.dumps writes for a finite float
+        items = [pieces[j] + repr(score) + "}" for j, score in zip(tags, scores)]
+        ends = np.cumsum(np.bincount(rows, minlength=len(records))).tolist()
+        lists.append([", ".join(items[start:end]) for start, end in zip([0] + ends[:-1], ends)])
+    out = []
+    for (number, identifier, _), block, post in zip(records, *lists):
+        head = "{" if identifier is None else '{"id": ' + json.dumps(identifier, ensure_ascii=False) + ", "
+        out.append(f'{head}"line": {number}, "tags": [{block}], "post_tags": [{post}]}}')
+    out.append("")
+    return "\n".join(out)
+
+
+def _tag_pieces(model) -> list[str]:
+    """Each tag's JSON object up to its score."""
+    return [f'{{"tag": {json.dumps(tag, ensure_ascii=False)}, "score": ' for tag in model.classes_.tolist()]
+
+
+# --------------------------------------------------------------------------------------------
+# chunks in order over this process and its workers
+
+def map_ordered(function: Callable, tasks: Iterable[tuple], model, *, jobs: int | None = 1,
+                dask_scheduler: str | None = None, model_dir=None, start_after: int | None = 0,
+                keep_workers: bool = True) -> Iterator:
+    """``function(model, *task)`` of every task, yielded in task order.
+
+    ``start_after``: tasks done in this process before workers are started (None: never; the
+    whole run stays in this process). Tasks are taken from ``tasks`` only as there is room for
+    them: at most ``QUEUED_PER_WORKER`` per worker in flight and ``HELD_PER_PROCESS`` per process
+    held for writing, so memory does not grow with the input. ``keep_workers=False``: stop the
+    local workers at the end (a command's one run) rather than keep them for the next call.
+    """
+    tasks = iter(tasks)
+    if start_after is None:
+        for task in tasks:
+            yield function(model, *task)
+        return
+    for task in islice(tasks, start_after):
+        yield function(model, *task)
+    first = next(tasks, None)
+    if first is None:
+        return
+    tasks = _prepend(first, tasks)
+    with _workers(model, jobs, dask_scheduler, model_dir, keep_workers) as (submit, ready, n_workers, here):
+        window = QUEUED_PER_WORKER * n_workers
+        held = window + HELD_PER_PROCESS * (n_workers + here)
+        pending: deque = deque()  # (future or None, value)
+        remote = 0
+        for task in tasks:
+            while pending and (pending[0][0] is None or pending[0][0].done()):
+                future, value = pending.popleft()
+                if future is not None:
+                    remote -= 1
+                    value = future.result()
+                yield value
+            # Until a worker has started (about a second: imports and the model), this process
+            # scores every chunk itself: a short input never waits for a worker.
+            if remote < window and (ready() or not here):
+                pending.append((submit(function, task), None))
+                remote += 1
+            elif here and len(pending) < held:
+                pending.append((None, function(model, *task)))
+            else:
+                # every worker has its chunks and this process holds as much as it may: wait
+                future, value = pending.popleft()
+                if future is not None:
+                    remote -= 1
+                    value = future.result()
+                yield value
+                pending.append((submit(function, task), None))
+                remote += 1
+        while pending:
+            future, value = pending.popleft()
+            yield value if future is None else future.result()
+
+
+def _prepend(first, rest):
+    yield first
+    yield from rest
 
 
 @contextlib.contextmanager
-def _workers(model: HashtagModel, jobs: int, dask_scheduler: str | None, model_dir):
-    """A joblib ``Parallel`` (results in order, as a generator) and what tasks receive as the model."""
-    import joblib
-
+def _workers(model, jobs: int | None, dask_scheduler: str | None, model_dir, keep: bool = True):
+    """(submit(function, task) -> future, whether a worker is ready, the number of workers, whether
+    this process scores too)."""
     if dask_scheduler:
         client = _dask_client(dask_scheduler)
         try:
-            n_jobs = jobs if jobs > 0 else -1
-            with joblib.parallel_config(backend="dask", client=client, scatter=[model]):
-                yield joblib.Parallel(n_jobs=n_jobs, return_as="generator"), model
+            [handle] = client.scatter([model], broadcast=True)
+            n_workers = sum(client.nthreads().values()) or 1
+            if jobs not in (None, -1):
+                n_workers = min(n_workers, processes(jobs))
+
+            def submit(function, task):
+                return client.submit(_run, handle, function, task, pure=False)
+
+            yield submit, lambda: True, n_workers, False
         finally:
             client.close()
         return
+    from joblib.externals.loky import get_reusable_executor
+
+    n_workers = processes(jobs) - 1
     with contextlib.ExitStack() as stack:
         if model_dir is None:
+            import joblib
+
             # An in-memory model: one temporary copy on disk that every worker loads once.
             folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="hashtag-batch-"))
             path = os.path.join(folder, "model.joblib")
             joblib.dump(model, path)
-            handle = ("file", path)
+            handle = ("file", path, None)
         else:
+            from .persist import read_metadata
+
             # The artifact's hash is part of the handle: a worker kept from an earlier run never
             # serves an older model of the same folder.
             folder = os.path.realpath(model_dir)
             handle = ("folder", folder, read_metadata(folder).get("artifact_sha256"))
-        with joblib.parallel_config(backend="loky", n_jobs=jobs):
-            yield joblib.Parallel(return_as="generator", pre_dispatch="2 * n_jobs"), handle
+        executor = get_reusable_executor(max_workers=n_workers, timeout=60)
+        # each worker loads the model before it is given any chunk
+        started = _started.pop(handle, None) or [executor.submit(_run, handle, _ready, ()) for _ in range(n_workers)]
+
+        def submit(function, task):
+            return executor.submit(_run, handle, function, task)
+
+        def ready():
+            return any(future.done() for future in started)
+
+        yield submit, ready, n_workers, True
+        if not keep or not all(future.done() for future in started):
+            # A command's last run, or the input ended before a worker was up (it never scored a
+            # chunk): stop the workers now rather than let this process wait for them on its way out.
+            executor.shutdown(wait=False, kill_workers=True)
+
+
+_started: dict = {}  # handle -> the futures of the workers' model loads, from start_workers
+
+
+def start_workers(jobs: int | None, model_dir) -> None:
+    """Start the local workers of a coming ``map_ordered`` now, before this process has imported
+    scikit-learn: they import it and load the model from ``model_dir`` meanwhile. Nothing
+    happens when the folder has no model yet (the run itself then says so, or trains it)."""
+    n_workers = processes(jobs) - 1
+    folder = os.path.realpath(model_dir)
+    try:
+        with open(os.path.join(folder, "metadata.json"), encoding="utf-8") as stream:
+            sha256 = json.load(stream).get("artifact_sha256")
+    except (OSError, ValueError, AttributeError):
+        return
+    if n_workers < 1 or not sha256:
+        return
+    from joblib.externals.loky import get_reusable_executor
+
+    handle = ("folder", folder, sha256)
+    executor = get_reusable_executor(max_workers=n_workers, timeout=60)
+    _started[handle] = [executor.submit(_run, handle, _ready, ()) for _ in range(n_workers)]
 
 
 def _dask_client(address: str):
@@ -165,9 +426,11 @@ def _dask_client(address: str):
 
 
 @functools.lru_cache(maxsize=2)
-def _load(kind: str, path: str, sha256: str | None = None) -> HashtagModel:
+def _load(kind: str, path: str, sha256: str | None = None):
     """In a worker process: the model, loaded on the first task and kept for the next ones."""
     if kind == "folder":
+        from .persist import load_model
+
         model, metadata = load_model(path)
         if metadata.get("artifact_sha256") != sha256:
             raise BatchError(f"the model in {path} was replaced during the run; run again")
@@ -177,13 +440,18 @@ def _load(kind: str, path: str, sha256: str | None = None) -> HashtagModel:
     return joblib.load(path)
 
 
-def _resolve(handle) -> HashtagModel:
-    return handle if isinstance(handle, HashtagModel) else _load(*handle)
+def _run(handle, function, task):
+    model = _load(*handle) if isinstance(handle, tuple) else handle
+    return function(model, *task)
 
 
-def _suggest_chunk(handle, texts: list[str], options: dict) -> list[list[dict]]:
-    return _resolve(handle).suggest(texts, **options)
+def _ready(model) -> bool:
+    return True
 
 
-def _decide_chunk(handle, texts: list[str], k, threshold) -> tuple[np.ndarray, np.ndarray]:
-    return _resolve(handle).decide(texts, k, threshold)
+def _suggest_chunk(model, texts: list[str], options: dict) -> list[list[dict]]:
+    return model.suggest(texts, **options)
+
+
+def _decide_chunk(model, texts: list[str], k, threshold):
+    return model.decide(texts, k, threshold)

@@ -327,3 +327,15 @@ def test_progress_line_has_count_rate_share_and_time_left():
     progress.update(60_000, 4_000_000)
     progress.close()
     assert out.getvalue().splitlines()[-1] == "80,000 paragraphs in 16 s, 5,000/s"
+
+
+def test_the_parser_builds_without_scikit_learn_and_keeps_promote_s_tolerance():
+    """Building the parser (every command, `suggest` on ten lines included) must not import
+    scikit-learn: `suggest` starts its workers before it does."""
+    code = ("import sys; from classifier.cli import build_parser; parser = build_parser(); "
+            "print('sklearn' in sys.modules, parser.parse_args(['promote', 'x']).tolerance)")
+    result = run("-c", code)
+    assert result.returncode == 0, result.stderr
+    from classifier.promote import DEFAULT_TOLERANCE
+
+    assert result.stdout.split() == ["False", str(DEFAULT_TOLERANCE)]

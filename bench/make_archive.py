@@ -1,0 +1,57 @@
+#!/usr/bin/env python3
+"""Write a large JSON Lines archive for the batch benchmark: the bundled corpus's paragraphs,
+shuffled (seeded) and repeated until there are ``--lines`` of them, one ``{"id", "text"}`` a line.
+
+    python bench/make_archive.py --lines 210000 --out /tmp/archive.jsonl
+
+The output is generated data: write it outside the repository (or under a git-ignored path) and
+never commit it. The same arguments always write the same file.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def corpus_paragraphs(data: Path) -> list[str]:
+    sys.path.insert(0, str(ROOT))
+    from classifier import load_corpus
+
+    return [line for example in load_corpus([data]) for line in example.text.splitlines() if line.strip()]
+
+
+def write_archive(paragraphs: list[str], lines: int, out: Path, seed: int = 0) -> int:
+    """``lines`` records drawn from ``paragraphs``: every paragraph once per pass, each pass in a
+    new seeded order. Returns the bytes written."""
+    rng = random.Random(seed)
+    written = 0
+    with open(out, "w", encoding="utf-8") as stream:
+        number = 0
+        while number < lines:
+            order = paragraphs[:]
+            rng.shuffle(order)
+            for text in order[:lines - number]:
+                written += stream.write(json.dumps({"id": f"p{number}", "text": text}, ensure_ascii=False) + "\n")
+                number += 1
+    return written
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lines", type=int, default=210_000, help="paragraphs to write (default %(default)s)")
+    parser.add_argument("--out", required=True, help="the JSON Lines file to write (not in git)")
+    parser.add_argument("--data", default=str(ROOT / "training_data"), help="the corpus (default the bundled one)")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    size = write_archive(corpus_paragraphs(Path(args.data)), args.lines, Path(args.out), args.seed)
+    print(f"{args.out}: {args.lines} paragraphs, {size / 1e6:.1f} MB", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

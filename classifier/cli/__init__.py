@@ -1,0 +1,72 @@
+"""Command line: ``python -m classifier COMMAND`` (and ``python train.py``).
+
+Each command module adds its subcommands to the parser; ``main`` runs the chosen one and turns
+bad input into one line on stderr and exit code 2.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..corpus import CorpusError
+from . import corpus, evaluation, models, scoring
+from .common import describe_undecodable
+from .corpus import add_train_arguments, run_train
+
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m classifier", description="Hashtag suggestions for Japanese news.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    for add in (corpus.add_corpus_commands, scoring.add_suggest_command, scoring.add_annotate_command,
+                evaluation.add_evaluate_command, models.add_promote_command, models.add_feedback_command,
+                models.add_serve_command):
+        add(commands)
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    return _run_reporting_errors(args.run, args)
+
+
+def _run_reporting_errors(run, args) -> int:
+    """Bad input (a missing, unreadable or undecodable file, a bad line, a model that cannot be
+    loaded) is one line on stderr naming it, and exit code 2; never a traceback."""
+    try:
+        return run(args)
+    except BrokenPipeError:
+        return 0
+    except UnicodeDecodeError as error:  # a stream decoded as it is read (before ValueError: a subclass)
+        print(f"error: {_input_name(args)}: {describe_undecodable(error.object, error.start)}", file=sys.stderr)
+        return 2
+    except (CorpusError, ValueError, _model_load_error()) as error:  # evaluated only once an error is raised
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        name = error.filename if error.filename is not None else _input_name(args)
+        print(f"error: {name}: cannot be read: {error.strerror or error}", file=sys.stderr)
+        return 2
+
+
+def _model_load_error() -> type:
+    """``persist.ModelLoadError``, imported only when an error is being reported: importing
+    ``persist`` before running would cost every command scikit-learn's import (about a second),
+    and ``suggest`` starts its workers before it imports scikit-learn."""
+    from ..persist import ModelLoadError
+
+    return ModelLoadError
+
+
+def _input_name(args) -> str:
+    name = getattr(args, "input", None)
+    return "standard input" if name in (None, "-") else str(name)
+
+
+def main_train(argv=None) -> int:
+    """``python train.py``: the same as ``python -m classifier train``."""
+    parser = argparse.ArgumentParser(prog="train.py", description="Train a hashtag model from a corpus.")
+    add_train_arguments(parser)
+    args = parser.parse_args(argv)
+    return _run_reporting_errors(run_train, args)

@@ -1,0 +1,116 @@
+"""Commands that tag text: suggest (paragraphs) and annotate (a draft post)."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import deque
+from pathlib import Path
+
+from .. import config
+from ..batch import add_parallel_arguments, add_progress_argument
+from ..config import model_in_use
+from ..corpus import CorpusError
+from .common import ensure_default_model, open_input
+
+
+
+def run_suggest(args) -> int:
+    """Paragraphs in (a line each, or JSON Lines with ``text``), JSON Lines out, in input order.
+
+    Chunks of lines are scored in this process, and in worker processes when the input is large
+    (``batch.auto_start``) or ``--jobs`` asks: each chunk's lines are parsed, scored and written
+    out as JSON by whoever scores it, so this process reads lines and writes text.
+    """
+    from ..batch import auto_start, map_ordered, start_workers, suggest_lines
+    from ..progress import Progress, file_size_and_position
+
+    args.model = args.model or str(model_in_use())
+    with open_input(args.input) as stream:
+        total, position = file_size_and_position(stream)
+        start = auto_start(args.jobs, args.dask_scheduler, total)
+        if start == 0 and not args.dask_scheduler:
+            # Workers import scikit-learn and load the model on the other cores while this
+            # process does the same, rather than after it (a second saved on 2 cores).
+            start_workers(args.jobs, args.model)
+        from ..persist import load_model
+
+        ensure_default_model(args.model)
+        model, _ = load_model(args.model)
+        model.suggest(["確認"], k=args.k, threshold=args.threshold)  # a bad --k or --threshold: exit 2 now
+        options = {"k": args.k, "threshold": args.threshold, "explain": args.explain}
+        size = args.batch_size or config.BATCH_SIZE
+        progress = Progress("paragraphs", total, enabled=args.progress)
+        read_up_to = deque()  # the input's position after each chunk in flight, for the progress
+        for text, count, error in map_ordered(suggest_lines, _line_chunks(stream, size, options, position, read_up_to),
+                                              model, jobs=args.jobs, dask_scheduler=args.dask_scheduler,
+                                              model_dir=args.model, start_after=start, keep_workers=False):
+            if error:
+                raise CorpusError(stream.name, *error)
+            _write_suggestions(text)
+            progress.update(count, read_up_to.popleft())
+        progress.close()
+    return 0
+
+
+def _line_chunks(stream, size: int, options: dict, position, read_up_to):
+    """(number of the first line, lines, options) for every ``size`` lines of ``stream``; the
+    position in the file after each is appended to ``read_up_to`` (None for a pipe)."""
+    from itertools import islice
+
+    first = 1
+    while lines := list(islice(stream, size)):
+        read_up_to.append(position() if position else None)
+        yield first, lines, options
+        first += len(lines)
+
+
+def _write_suggestions(text: str) -> None:
+    """A chunk's JSON Lines, flushed: a reader downstream gets each chunk as it is done."""
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+def run_annotate(args) -> int:
+    """A draft post in (blog format), the post with drafted tag lines out (or, with --json, its blocks)."""
+    from ..annotate import annotate
+    from ..persist import load_model
+
+    args.model = args.model or str(model_in_use())
+    ensure_default_model(args.model)
+    model, metadata = load_model(args.model)
+    if args.input in (None, "-"):
+        text = sys.stdin.read()
+    else:
+        from ..corpus import read_text
+
+        text = read_text(Path(args.input))
+    draft = annotate(model, text, k=args.k)
+    if args.json:
+        print(json.dumps(draft.to_json(), ensure_ascii=False, indent=1))
+    else:
+        sys.stdout.write(draft.render())
+    return 0
+
+
+def add_suggest_command(commands) -> None:
+    suggest = commands.add_parser("suggest", help="suggest hashtags for paragraphs (one a line, or JSONL)")
+    suggest.add_argument("input", nargs="?", help="a file, or - for standard input (default)")
+    suggest.add_argument("--model", help="model folder (default: models/current when promoted, else models/default)")
+    suggest.add_argument("--k", type=int, help="at most this many tags per text")
+    suggest.add_argument("--threshold", type=float, help="one threshold for all tags; 0 ranks every tag")
+    suggest.add_argument("--explain", action="store_true", help="add the terms behind each tag")
+    suggest.add_argument("--batch-size", type=int, help=argparse.SUPPRESS)
+    add_parallel_arguments(suggest)
+    add_progress_argument(suggest)
+    suggest.set_defaults(run=run_suggest)
+
+
+def add_annotate_command(commands) -> None:
+    annotate = commands.add_parser("annotate", help="a draft post in (blog format), the post with drafted tag lines out")
+    annotate.add_argument("input", nargs="?", help="a file, or - for standard input (default)")
+    annotate.add_argument("--model", help="model folder (default: models/current when promoted, else models/default)")
+    annotate.add_argument("--k", type=int, help="at most this many tags per block (default: the model's)")
+    annotate.add_argument("--json", action="store_true", help="print the blocks, their ranked tags, the post tags "
+                                                              "and the drafted lines as JSON")
+    annotate.set_defaults(run=run_annotate)
