@@ -222,7 +222,8 @@ def test_train_killed_at_every_step_of_saving_leaves_a_loadable_model(old_model,
 
 
 # Runs train.py as `python train.py` does, slowed down at one moment of the save, which it
-# announces on stdout so the test can send the signal right then.
+# announces on stdout so the test can send the signal right then. The pause is many short sleeps:
+# a signal that lands between the announcement and one long sleep would wait for its end.
 SLOWED_TRAIN = r"""
 import os, runpy, sys, time
 phase = os.environ["KILL_PHASE"]
@@ -231,11 +232,11 @@ real_dump, real_replace = joblib.dump, os.replace
 def dump(value, filename, *args, **kwargs):
     result = real_dump(value, filename, *args, **kwargs)
     if phase == "artifact written, not yet in place":
-        print("PHASE", flush=True); time.sleep(30)
+        print("PHASE", flush=True); [time.sleep(0.1) for _ in range(300)]
     return result
 def replace(source, destination, *args, **kwargs):
     if phase == "artifact in place, metadata not yet" and str(destination).endswith("metadata.json"):
-        print("PHASE", flush=True); time.sleep(30)
+        print("PHASE", flush=True); [time.sleep(0.1) for _ in range(300)]
     return real_replace(source, destination, *args, **kwargs)
 joblib.dump, os.replace = dump, replace
 sys.argv = ["train.py"] + sys.argv[1:]
