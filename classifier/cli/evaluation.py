@@ -86,10 +86,26 @@ def run_annotate_evaluation(args) -> int:
     posts = posts_of(args.data, held_out)
     if not posts:
         raise ValueError(f"no post found in {', '.join(args.data)}")
+    if held_out:
+        model = _refitted_without_held_out(model, metadata, held_out)
     result = evaluate_annotate(model, posts)
     print(format_annotate(", ".join(args.data), result), file=sys.stderr)
     print(json.dumps(result, ensure_ascii=False))
     return 0
+
+
+def _refitted_without_held_out(model, metadata: dict, fraction: float):
+    """The model's configuration fitted on its corpus without the held-out posts: a served model
+    is fitted on every post, so it has seen the posts ``--held-out-only`` keeps."""
+    from ..promote import refitted
+    from ..training import split_holdout
+
+    info = metadata.get("data") or {}
+    if not info.get("paths"):
+        raise ValueError("the model's metadata names no training data: --held-out-only cannot refit it")
+    stderr_progress(f"refitting the model's configuration without its held-out posts ({fraction:.0%})")
+    train, _ = split_holdout(load_corpus(info["paths"], format=info.get("format")), fraction)
+    return refitted(model, train)
 
 
 def add_evaluate_command(commands) -> None:
@@ -109,7 +125,8 @@ def add_evaluate_command(commands) -> None:
     evaluate.add_argument("--annotate", action="store_true", help="score `annotate` instead: strip the tag lines "
                                                                   "of the posts in --data, annotate, compare")
     evaluate.add_argument("--held-out-only", action="store_true", help="with --annotate: only the posts the model "
-                                                                       "held out in training (its metadata's fraction)")
+                                                                       "held out in training (its metadata's fraction), "
+                                                                       "scored by its configuration refitted without them")
     add_parallel_arguments(evaluate)
     add_progress_argument(evaluate)
     evaluate.set_defaults(run=run_evaluate)
