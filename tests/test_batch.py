@@ -6,7 +6,7 @@ import sys
 import numpy as np
 import pytest
 
-from classifier import batch
+from classifier import batch, suggest_lines
 from tests.support.paths import ROOT
 from tests.support.texts import EDGE_TEXTS, corpus_paragraphs
 
@@ -104,16 +104,16 @@ def test_suggestions_json_equals_suggest_then_json_dumps(bundled_model, paragrap
     texts = paragraphs[:300] + EDGE_TEXTS
     ids = [None, "p1", 7, 1.5, -0.0, {"a": ["b", 1]}, "引用「ä」\n\"", [1, None], True]
     records = [(n, ids[n % len(ids)], text) for n, text in enumerate(texts, 1)]
-    expected = batch.format_suggestions(records, bundled_model.suggest(texts, k=k, threshold=threshold))
-    assert batch.suggestions_json(bundled_model, records, texts, k, threshold) == expected
+    expected = suggest_lines.format_suggestions(records, bundled_model.suggest(texts, k=k, threshold=threshold))
+    assert suggest_lines.suggestions_json(bundled_model, records, texts, k, threshold) == expected
     assert all(json.loads(line)["line"] == n for line, (n, _, _) in zip(expected.splitlines(), records))
 
 
 def test_suggest_lines_reports_a_bad_line_and_skips_blank_ones(bundled_model):
     options = {"k": None, "threshold": None, "explain": False}
-    text, count, error = batch.suggest_lines(bundled_model, 10, ["日銀は利上げを決めた\n", "\n", '{"text": 3}\n'], options)
+    text, count, error = suggest_lines.suggest_lines(bundled_model, 10, ["日銀は利上げを決めた\n", "\n", '{"text": 3}\n'], options)
     assert (text, count, error) == ("", 0, (12, "a JSON input line needs a string 'text'"))
-    text, count, error = batch.suggest_lines(bundled_model, 10, ["日銀は利上げを決めた\n", "  \n", '{"id": 1, "text": "NATO"}\n'],
+    text, count, error = suggest_lines.suggest_lines(bundled_model, 10, ["日銀は利上げを決めた\n", "  \n", '{"id": 1, "text": "NATO"}\n'],
                                              options)
     assert count == 2 and error is None
     assert [json.loads(line)["line"] for line in text.splitlines()] == [10, 12]
@@ -148,7 +148,7 @@ def test_map_ordered_keeps_order_and_reads_a_bounded_way_ahead(bundled_model, bu
             yield i + 1, [f"日銀は{i}回目の利上げを決めた\n"], options
 
     results = []
-    for text, count, error in batch.map_ordered(batch.suggest_lines, tasks(), bundled_model, jobs=2,
+    for text, count, error in batch.map_ordered(suggest_lines.suggest_lines, tasks(), bundled_model, jobs=2,
                                                 model_dir=bundled_model_dir, start_after=3):
         yielded[0] += 1
         results.append(json.loads(text)["line"])

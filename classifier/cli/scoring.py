@@ -22,7 +22,8 @@ def run_suggest(args) -> int:
     (``batch.auto_start``) or ``--jobs`` asks: each chunk's lines are parsed, scored and written
     out as JSON by whoever scores it, so this process reads lines and writes text.
     """
-    from ..batch import auto_start, map_ordered, start_workers, suggest_lines
+    from ..batch import auto_start, map_ordered, start_workers
+    from ..suggest_lines import suggest_lines
     from ..progress import Progress, file_size_and_position
 
     args.model = args.model or str(model_in_use())

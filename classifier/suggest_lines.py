@@ -1,0 +1,92 @@
+"""The suggest command's chunk: lines of input in (paragraphs, or JSON objects with ``text``),
+lines of JSON out, one per paragraph. A chunk is what one process (this one or a worker) does."""
+from __future__ import annotations
+
+import json
+from typing import Sequence
+
+
+class BadLine(ValueError):
+    """An input line that is not a paragraph or a JSON object with a string ``text``."""
+
+
+def parse_line(line: str) -> tuple[object, str]:
+    """(id, text) of one non-blank input line."""
+    if line.lstrip().startswith("{"):
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise BadLine(f"invalid JSON: {error.msg}") from None
+        if not isinstance(record, dict) or not isinstance(record.get("text"), str):
+            raise BadLine("a JSON input line needs a string 'text'")
+        return record.get("id"), record["text"]
+    return None, line.rstrip("\n")
+
+
+def format_suggestions(records: Sequence[tuple[int, object, str]], results: Sequence[dict]) -> str:
+    """One JSON object a line: ``{"id"?, "line", "tags", "post_tags"}`` (``model.suggest``'s answer)."""
+    out = []
+    for (number, identifier, _), answer in zip(records, results):
+        record = {"line": number, **answer}
+        if identifier is not None:
+            record = {"id": identifier, **record}
+        out.append(json.dumps(record, ensure_ascii=False))
+    out.append("")
+    return "\n".join(out)
+
+
+def suggest_lines(model, first: int, lines: Sequence[str], options: dict) -> tuple[str, int, tuple | None]:
+    """What ``python -m classifier suggest`` prints for ``lines`` (the first numbered ``first``):
+    (the output text, the number of records, None), or ("", 0, (number, message)) when a line is
+    bad: nothing of a chunk with a bad line is printed, in one process or many."""
+    records = []
+    for number, line in enumerate(lines, first):
+        if line.strip():
+            try:
+                records.append((number, *parse_line(line)))
+            except BadLine as error:
+                return "", 0, (number, str(error))
+    if not records:
+        return "", 0, None
+    texts = [text for _, _, text in records]
+    if options.get("explain"):
+        return format_suggestions(records, model.suggest(texts, **options)), len(records), None
+    return suggestions_json(model, records, texts, options.get("k"), options.get("threshold")), len(records), None
+
+
+def suggestions_json(model, records: Sequence[tuple[int, object, str]], texts: list[str], k, threshold) -> str:
+    """``format_suggestions(records, model.suggest(texts, k, threshold))``, the same text, made
+    from ``model.decide`` for the whole chunk at once: each list ranked and rounded as ``suggest``
+    does it, but on the chunk's arrays rather than text by text, and each line joined from pieces
+    written once per tag, where ``suggest`` builds a dict per tag and ``json.dumps`` walks it
+    again. A test holds the two equal on the corpus for several k and thresholds."""
+    import numpy as np
+
+    probabilities, kept = model.decide(texts, k, threshold)
+    pieces = _tag_pieces(model)
+    lists = []
+    for columns in (model.linear_columns_, model.post_columns_):
+        columns = np.asarray(columns, dtype=np.intp)
+        if not len(columns):
+            lists.append([[] for _ in records])
+            continue
+        # best first within the list, ties in column order: ``HashtagModel._items``
+        ranked = columns[np.argsort(-probabilities[:, columns], axis=1, kind="stable")]
+        rows, places = np.nonzero(np.take_along_axis(kept, ranked, axis=1))
+        tags = ranked[rows, places].tolist()
+        scores = np.round(probabilities[rows, ranked[rows, places]], 4).tolist()
+        # float.__repr__ is what json.dumps writes for a finite float
+        items = [pieces[j] + repr(score) + "}" for j, score in zip(tags, scores)]
+        ends = np.cumsum(np.bincount(rows, minlength=len(records))).tolist()
+        lists.append([", ".join(items[start:end]) for start, end in zip([0] + ends[:-1], ends)])
+    out = []
+    for (number, identifier, _), block, post in zip(records, *lists):
+        head = "{" if identifier is None else '{"id": ' + json.dumps(identifier, ensure_ascii=False) + ", "
+        out.append(f'{head}"line": {number}, "tags": [{block}], "post_tags": [{post}]}}')
+    out.append("")
+    return "\n".join(out)
+
+
+def _tag_pieces(model) -> list[str]:
+    """Each tag's JSON object up to its score."""
+    return [f'{{"tag": {json.dumps(tag, ensure_ascii=False)}, "score": ' for tag in model.classes_.tolist()]
