@@ -192,7 +192,9 @@ def evaluate_large(corpus: Path, model: Path, n_examples: int, rounds: int) -> d
             command = base + (["--jobs", "1"] if name == "--jobs 1" else [])
             walls[name].append(run_command(command)["wall_s"])
     one, auto = statistics.median(walls["--jobs 1"]), statistics.median(walls["default"])
-    return {"examples": n_examples, "default_s": round(auto, 2), "jobs1_s": round(one, 2),
+    from classifier.batch import PARALLEL_MIN_TEXTS
+
+    return {"examples": n_examples, "parallel_from": PARALLEL_MIN_TEXTS, "default_s": round(auto, 2), "jobs1_s": round(one, 2),
             "speed_up": round(one / auto, 2), "command": shown(base).replace(str(corpus), "CORPUS")
             .replace(str(model), "MODEL")}
 

@@ -285,20 +285,20 @@ def test_suggest_streams_from_a_pipe_in_parallel_and_stops_at_a_bad_line(bundled
 
     paragraphs = corpus_paragraphs(400)
     archive = _archive(tmp_path / "archive.jsonl", paragraphs)
-    command = ["-m", "classifier", "suggest", "--model", str(bundled_model_dir), "-", "--batch-size", "16"]
-    # a stream of 26 chunks: workers start after PARALLEL_MIN_CHUNKS of them
+    command = ["-m", "classifier", "suggest", "--model", str(bundled_model_dir), "-", "--batch-size", "8"]
+    # a stream of 52 chunks: workers start after PARALLEL_MIN_CHUNKS (40) of them
     one = run(*command, "--jobs", "1", stdin=archive.read_text(encoding="utf-8"))
     many = run(*command, stdin=archive.read_text(encoding="utf-8"))
     assert one.returncode == many.returncode == 0, many.stderr
     assert many.stdout == one.stdout and len(one.stdout.splitlines()) == len(paragraphs)
     assert many.stderr == ""  # no progress when stderr is not a terminal
     bad = _archive(tmp_path / "bad.jsonl", paragraphs, bad_at=250)
-    results = [run(*command[:-3], str(bad), "--batch-size", "16", "--jobs", jobs) for jobs in ("1", "2")]
+    results = [run(*command[:-3], str(bad), "--batch-size", "8", "--jobs", jobs) for jobs in ("1", "2")]
     for result in results:
         assert result.returncode == 2
         assert f"{bad}:250: invalid JSON" in result.stderr and "Traceback" not in result.stderr
     # the chunks before the bad one, in one process or two
-    assert results[0].stdout == results[1].stdout == "".join(one.stdout.splitlines(True)[:240])
+    assert results[0].stdout == results[1].stdout == "".join(one.stdout.splitlines(True)[:248])
 
 
 def test_suggest_progress_when_asked(bundled_model_dir, tmp_path):
