@@ -172,22 +172,6 @@ def chunked(items: Iterable, size: int) -> Iterator[list]:
         yield chunk
 
 
-def paired(items: Iterable, size: int, key=lambda item: item) -> tuple[Iterator[list], deque]:
-    """Chunks of ``key(item)`` and a queue that holds each chunk's items until its results come.
-
-    For callers that stream records (line numbers, ids) next to their texts: take the items of
-    a chunk with ``queue.popleft()`` when its results arrive, in order.
-    """
-    queue: deque = deque()
-
-    def keys():
-        for chunk in chunked(items, size):
-            queue.append(chunk)
-            yield [key(item) for item in chunk]
-
-    return keys(), queue
-
-
 # --------------------------------------------------------------------------------------------
 # chunks in order over this process and its workers
 

@@ -20,15 +20,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Sequence
 
-from sklearn.base import clone
-
 from .config import DEFAULT_MODEL, HOLDOUT, MODEL_POINTER
 from .corpus import load_corpus
 from .evaluate import LOWER_IS_BETTER, flat_scores
-from .model import HashtagModel, fit_examples
+from .model import HashtagModel
 from .persist import METADATA_FILE, ModelLoadError, load_model, write_json
 from .report import build_report, write_report
-from .training import split_holdout
+from .training import refitted, split_holdout
 
 POINTER = MODEL_POINTER
 # The metrics a promotion must not make worse: what a curator sees (F1 over all decisions and per
@@ -102,11 +100,6 @@ def comparison_examples(metadata: dict, data: Sequence[str] | None = None, forma
         raise ValueError(f"no post of {', '.join(info['paths'])} is held out: pass --data")
     return held, train, (f"held-out posts ({fraction:.0%}) of {', '.join(info['paths'])}, both configurations "
                          f"refitted on the other posts")
-
-
-def refitted(model: HashtagModel, examples) -> HashtagModel:
-    """``model``'s configuration and tags, fitted on ``examples``."""
-    return fit_examples(clone(model).set_params(tags=list(model.classes_)), examples)
 
 
 def regressions(delta: dict, tolerance: float) -> list[str]:

@@ -114,12 +114,17 @@ def score_configuration(model: HashtagModel, examples: list[Example], holdout: f
         return None, []
     progress(f"scoring the configuration: fitting on {len(train_examples)} examples, "
              f"scoring {len(held_examples)} held-out ones")
-    evaluated = fit_examples(clone(model).set_params(tags=list(model.classes_)), train_examples)
+    evaluated = refitted(model, train_examples)
     report, errors = build_report(evaluated, held_examples, model_dir=None, data_paths=data)
     report["notes"].insert(0, f"scores of this configuration fitted without the held-out posts "
                               f"({holdout:.0%} of the posts, by name) and scored on them; the model "
                               f"in this folder is fitted on every post")
     return report, errors
+
+
+def refitted(model: HashtagModel, examples) -> HashtagModel:
+    """``model``'s configuration and tags, fitted on ``examples``."""
+    return fit_examples(clone(model).set_params(tags=list(model.classes_)), examples)
 
 
 def model_metadata(model: HashtagModel, examples, data, format, holdout: float, report: dict | None) -> dict:

@@ -97,8 +97,7 @@ def run_annotate_evaluation(args) -> int:
 def _refitted_without_held_out(model, metadata: dict, fraction: float):
     """The model's configuration fitted on its corpus without the held-out posts: a served model
     is fitted on every post, so it has seen the posts ``--held-out-only`` keeps."""
-    from ..promote import refitted
-    from ..training import split_holdout
+    from ..training import refitted, split_holdout
 
     info = metadata.get("data") or {}
     if not info.get("paths"):
