@@ -266,8 +266,8 @@ def annotate(model, text: str, k: int | None = None, topic_cue: bool = True, cap
              **options) -> Draft:
     """A draft post in, the draft with its blocks, their tags and tag lines out."""
     draft = read_draft(text)
-    if not draft.blocks:
-        raise ValueError("the draft has no paragraph")
+    if not draft.blocks:  # only post tags or the blog's address lines: nothing to tag, given back as written
+        return draft
     if topic_cue:
         split_by_topic(model, draft, **options)
     return tag_draft(model, draft, k=k, cap=cap)

@@ -89,7 +89,9 @@ def _annotate_paths() -> dict:
             "requestBody": _json_body("AnnotateRequest"),
             "responses": {"200": _json("AnnotateResponse", "The blocks in draft order, the post tags and the post "
                                                            "with its tag lines."),
-                          "400": _bad_input(), "413": _error_response("Body over the size limit."),
+                          "400": _error_response("Bad input; the message says what to fix. A draft the blog "
+                                                 "format cannot read (a tag line before any paragraph) is "
+                                                 "invalid_draft, with its line number."), "413": _error_response("Body over the size limit."),
                           "415": _error_response("Not JSON."),
                           "503": _error_response(NO_MODEL)}}},
     }

@@ -37,6 +37,16 @@ def test_post_annotate_refuses_bad_input_with_a_json_error(client, body, status,
     assert response.status_code == status and response.get_json()["error"]["code"] == code
 
 
+@pytest.mark.parametrize("text", ["#対中露戦#反ロシア", "#$eF\u00b5O4", "#NATOexpansion\n#対中露戦"])
+def test_a_draft_with_no_paragraph_is_given_back_with_nothing_to_tag(client, text):
+    # Only bare tag lines: they are the post's tags as written, and no block needs a line.
+    response = client.post("/annotate", json={"text": text})
+    body = response.get_json()
+    assert response.status_code == 200, body
+    assert body["blocks"] == [] and body["post_tags"] == [] and body["post_tags_drafted"] is False
+    assert body["post_tag_lines"] == text.split("\n") and body["post"] == text + "\n"
+
+
 def test_post_annotate_limits_the_size_and_wants_json(client, bundled_model_dir, tmp_path):
     from classifier.service import create_app
 

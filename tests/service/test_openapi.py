@@ -75,12 +75,27 @@ def no_leaks(paths):
     return check
 
 
+def draft_format_errors_only(ctx, response, case):
+    """/annotate's 400 for schema-valid text: only for a draft the blog format cannot read, named by its line.
+
+    A JSON schema cannot say "a tag line needs a paragraph before it", so schemathesis's own
+    acceptance check would call that refusal a rejection of valid data."""
+    if response.status_code == 400:
+        error = response.json()["error"]
+        assert error["code"] == "invalid_draft" and "line " in error["message"], response.text[:300]
+    return None
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("path, method, mode", CASES, ids=IDS)
 def test_production_server_conforms_to_its_document(served_schema, fuzzed_server, bundled_model_dir, path, method,
                                                      mode):
     leaks = no_leaks([ROOT, bundled_model_dir, fuzzed_server.feedback.parent])
-    fuzz(served_schema, path, method, mode, additional_checks=[leaks])
+    if (path, mode) == ("/annotate", GenerationMode.POSITIVE):
+        fuzz(served_schema, path, method, mode, additional_checks=[leaks, draft_format_errors_only],
+             excluded_checks=[schemathesis.checks.positive_data_acceptance])
+    else:
+        fuzz(served_schema, path, method, mode, additional_checks=[leaks])
 
 
 @pytest.mark.parametrize("path", sorted({path for path, _ in OPERATIONS}))
