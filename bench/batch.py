@@ -144,8 +144,9 @@ def startup(model: Path, work: Path, rounds: int) -> dict:
     commands = {
         "python -c pass": [PYTHON, "-c", "pass"],
         "raw fugashi, ten lines": [PYTHON, str(BENCH / "raw_fugashi.py"), str(ten)],
-        "imports the model's unpickling needs (sklearn.pipeline, sklearn.feature_extraction.text, joblib, fugashi)":
-            [PYTHON, "-c", "import sklearn.pipeline, sklearn.feature_extraction.text, joblib, fugashi"],
+        "the imports scoring needs (numpy, scipy.sparse, scipy.special, fugashi)":
+            [PYTHON, "-c", "import numpy, scipy.sparse, scipy.special, fugashi"],
+        "import sklearn.base (what scoring no longer imports)": [PYTHON, "-c", "import sklearn.base"],
         "load_model only": [PYTHON, "-c", f"from classifier.persist import load_model; load_model({str(model)!r})"],
         "suggest, ten lines": [PYTHON, "-m", "classifier", "suggest", "--model", str(model), str(ten)],
     }
@@ -161,11 +162,11 @@ def startup(model: Path, work: Path, rounds: int) -> dict:
         if len(parts) == 3 and parts[1].strip().isdigit():
             name = parts[2].strip()
             if name in ("sklearn", "scipy.stats", "scipy.sparse", "numpy", "joblib", "fugashi", "classifier.model",
-                        "classifier.cli", "classifier.persist", "classifier.training", "flask", "dask", "distributed"):
+                        "classifier.cli", "classifier.persist", "classifier.scorer", "classifier.training", "flask", "dask", "distributed"):
                 top[name] = round(int(parts[1]) / 1e6, 3)
     return {"rounds": rounds, "median_s": {name: round(statistics.median(w), 3) for name, w in runs.items()},
             "all_s": runs, "importtime_cumulative_s": top,
-            "not_imported": [m for m in ("flask", "dask", "distributed", "gunicorn") if m not in top]}
+            "not_imported": [m for m in ("sklearn", "flask", "dask", "distributed", "gunicorn") if m not in top]}
 
 
 def break_even(model: Path, work: Path, sizes: list[int], rounds: int) -> list[dict]:

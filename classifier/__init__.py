@@ -4,8 +4,10 @@ The public API::
 
     from classifier import load_corpus, HashtagModel, train, load_model, save_model, Tokenizer, create_app
 
-Names are imported on first use, so that ``python -m classifier examples`` does not pay for
-scikit-learn and a script that only reads corpora does not pay for Flask.
+``load_model`` gives a ``Scorer`` (``classifier.scorer``): a fitted model's arrays, which score
+text without scikit-learn. Names are imported on first use, so that ``python -m classifier
+suggest`` does not pay for scikit-learn and a script that only reads corpora does not pay for
+Flask.
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ _EXPORTS = {
     "load_corpus": "corpus",
     "Tokenizer": "text",
     "HashtagModel": "model",
+    "Scorer": "scorer",
     "load_model": "persist",
     "save_model": "persist",
     "train": "training",

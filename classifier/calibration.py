@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.special import expit
-from sklearn.linear_model import LogisticRegression
 
 from .metrics import LEARNING_GRID, f1_by_threshold, micro_f1_by_threshold
 
@@ -17,6 +16,8 @@ def platt(decision: np.ndarray, positive: np.ndarray) -> tuple[float, float]:
     """Sigmoid parameters (a, b) with P = sigmoid(a * decision + b), fitted on out-of-fold scores."""
     if positive.min() == positive.max():
         return (0.0, 10.0 if positive[0] else -10.0)
+    from sklearn.linear_model import LogisticRegression  # fitting only: scoring never imports scikit-learn
+
     # Newton steps on two parameters converge in a few iterations, where lbfgs takes dozens.
     fitted = LogisticRegression(C=1e4, solver="newton-cholesky").fit(decision.reshape(-1, 1), positive)
     return (float(fitted.coef_[0, 0]), float(fitted.intercept_[0]))

@@ -22,7 +22,7 @@ import numpy as np
 
 from .config import BATCH_SIZE
 from .metrics import REPORT_GRID, prf
-from .model import HashtagModel, check_options
+from .scorer import Scoring, check_options
 
 # Flat headline numbers, in table order; the same keys in held-out scores, --cv summaries and deltas.
 METRIC_KEYS = ("top1_accuracy", "micro_f1", "macro_f1", "micro_precision", "micro_recall", "recall_at_k",
@@ -62,7 +62,7 @@ class Scored:
         return np.array([self.scopes[tag] == "block" for tag in self.tags], dtype=bool)
 
 
-def evaluation_tags(model: HashtagModel, examples: Sequence) -> dict:
+def evaluation_tags(model: Scoring, examples: Sequence) -> dict:
     """The model's tags that can be judged on ``examples``, tag -> scope.
 
     A corpus without post tags (JSON Lines of paragraphs, a folder per label) says nothing about
@@ -74,7 +74,7 @@ def evaluation_tags(model: HashtagModel, examples: Sequence) -> dict:
             if has_post_tags or model.scopes_[tag] != "post" or tag in seen}
 
 
-def decide_in_batches(model: HashtagModel, texts: Sequence[str], k: int | None = None, threshold: float | None = None,
+def decide_in_batches(model: Scoring, texts: Sequence[str], k: int | None = None, threshold: float | None = None,
                       progress: Progress | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``model.decide`` in batches, saying how far it got when the input is large."""
     say = progress or _quiet
@@ -86,7 +86,7 @@ def decide_in_batches(model: HashtagModel, texts: Sequence[str], k: int | None =
     return np.vstack([p for p, _ in parts]), np.vstack([kept for _, kept in parts])
 
 
-def score(model: HashtagModel, examples: Sequence, k: int | None = None, threshold: float | None = None,
+def score(model: Scoring, examples: Sequence, k: int | None = None, threshold: float | None = None,
           tags: dict | None = None, decisions: tuple[np.ndarray, np.ndarray] | None = None,
           progress: Progress | None = None) -> Scored:
     """Score ``examples`` once; every metric, curve and error list is read off the result.
@@ -239,7 +239,7 @@ def _metrics(scored: Scored, n_confusions: int = 15) -> dict:
     }
 
 
-def evaluate(model: HashtagModel, examples: Sequence, k: int | None = None, threshold: float | None = None,
+def evaluate(model: Scoring, examples: Sequence, k: int | None = None, threshold: float | None = None,
              probabilities: np.ndarray | None = None, n_confusions: int = 15, tags: dict | None = None,
              progress: Progress | None = None) -> dict:
     """Scores of ``model`` on ``examples`` with its default (or the given) k and threshold."""

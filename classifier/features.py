@@ -11,15 +11,13 @@ from itertools import chain, repeat
 
 import numpy as np
 from scipy import sparse
-from sklearn.feature_extraction.text import TfidfTransformer
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import normalize
 
 
-def transform(pipeline: Pipeline, texts: list[str]):
-    counter = pipeline["counts"]
-    counts = count_features(counter.vocabulary_, counter.analyzer.feature_lists(texts), counter.dtype)
-    return tfidf_weights(counts, pipeline["tfidf"])
+def transform(tokenizer, vocabulary: dict[str, int], idf: np.ndarray, sublinear_tf: bool, texts: list[str]):
+    """The TF-IDF rows of ``texts`` from the fitted pipeline's state: its tokenizer (analyzer),
+    vocabulary and idf (``HashtagModel.build_features``: float32 counts, l2 rows)."""
+    counts = count_features(vocabulary, tokenizer.feature_lists(texts), np.float32)
+    return tfidf_weights(counts, idf, sublinear_tf)
 
 
 def count_features(vocabulary: dict[str, int], feature_lists: list[list[str]], dtype=np.float64):
@@ -40,23 +38,20 @@ def count_features(vocabulary: dict[str, int], feature_lists: list[list[str]], d
     return matrix
 
 
-def tfidf_weights(counts, weighting: TfidfTransformer):
-    """``weighting.transform(counts)``, in place, without its per-call input checks.
+def tfidf_weights(counts, idf: np.ndarray, sublinear_tf: bool):
+    """``TfidfTransformer(sublinear_tf=...).transform(counts)`` with the fitted ``idf``, in
+    place, without its per-call input checks.
 
     The checks cost more than all the arithmetic of a one-paragraph request. The steps are the
     transformer's own, in the same precision (float32 squares summed in float64, row by row, as
     scikit-learn's l2 normalisation does), so the result is the same to the bit (a test pins it).
     """
     data = counts.data
-    if weighting.sublinear_tf:
+    if sublinear_tf:
         np.log(data, out=data)
         data += 1.0
-    if weighting.use_idf:
-        data *= weighting.idf_[counts.indices]
-    if weighting.norm == "l2":
-        rows = np.repeat(np.arange(counts.shape[0]), np.diff(counts.indptr))
-        norms = np.sqrt(np.bincount(rows, weights=(data * data).astype(np.float64), minlength=counts.shape[0]))
-        np.divide(data, np.where(norms == 0.0, 1.0, norms)[rows], out=data, casting="unsafe")
-    elif weighting.norm is not None:
-        return normalize(counts, norm=weighting.norm, copy=False)
+    data *= idf[counts.indices]
+    rows = np.repeat(np.arange(counts.shape[0]), np.diff(counts.indptr))
+    norms = np.sqrt(np.bincount(rows, weights=(data * data).astype(np.float64), minlength=counts.shape[0]))
+    np.divide(data, np.where(norms == 0.0, 1.0, norms)[rows], out=data, casting="unsafe")
     return counts

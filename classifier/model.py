@@ -18,14 +18,15 @@ from sklearn.model_selection import GroupKFold
 from sklearn.pipeline import Pipeline
 from sklearn.svm import LinearSVC
 
-from . import calibration, features
+from . import calibration
 from .config import MIN_COUNT
 from .metrics import label_scores
+from .scorer import Scoring, _checked_texts
 from .text import Tokenizer
 from .text import normalize as normalize_text
 
 
-class HashtagModel(BaseEstimator):
+class HashtagModel(Scoring, BaseEstimator):
     """Multi-label hashtag suggester: TF-IDF over MeCab tokens and one linear model per tag.
 
     Parameters
@@ -125,6 +126,9 @@ class HashtagModel(BaseEstimator):
         self.features_ = self.build_features()
         X = self.features_.fit_transform(texts)
         self.feature_names_ = self.features_["counts"].get_feature_names_out()
+        # What scoring reads (``Scoring.transform``); the pipeline itself is not needed to score.
+        self.tokenizer_ = self.features_["counts"].analyzer
+        self.vocabulary_, self.idf_ = self.features_["counts"].vocabulary_, self.features_["tfidf"].idf_
         say(f"calibrating {len(self.linear_columns_)} tags on {self.cv}-fold out-of-fold scores")
         self._fit_scores(X, Y, groups, tagged, given)
         say(f"fitting {len(self.linear_columns_)} tags on all {len(texts)} texts")
@@ -241,154 +245,12 @@ class HashtagModel(BaseEstimator):
             coef[j], intercept[j] = estimator.coef_[0], estimator.intercept_[0]
         return coef, intercept
 
-    # ----------------------------------------------------------------------------------------
-    # prediction
-
-    def transform(self, texts: Sequence[str]):
-        """TF-IDF rows of ``texts``: ``features_.transform(texts)``, faster (``features.transform``)."""
-        return features.transform(self.features_, _checked_texts(texts))
-
-    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        """Calibrated probability of every tag (columns in ``classes_`` order) for each text."""
-        return self._decide(self.transform(texts), None, None)[0]
-
-    def decide(self, texts: Sequence[str], k: int | None = None, threshold: float | None = None):
-        """(probabilities, kept): every tag's score, and which tags ``suggest`` gives each text.
-
-        threshold None is the model's own operating point (``calibration.block_decisions`` for
-        block tags, learned thresholds for post tags); a number applies to every tag instead
-        (0 ranks every tag). At most the k best-scored block tags are kept, and k post tags.
-        """
-        k, threshold = check_options(self.k if k is None else k, threshold)
-        return self._decide(self.transform(texts), k, threshold)
-
-    def _decide(self, X, k: int | None, threshold: float | None):
-        decision = np.asarray(X @ self.coef_.T) + self.intercept_
-        linear_probabilities = calibration.apply_sigmoids(decision, self.calibration_)
-        topic = None
-        if self.topic_gate is not None:
-            topic_decision = np.asarray(X @ self.topic_coef_).reshape(-1, 1) + self.topic_intercept_
-            topic = calibration.apply_sigmoids(topic_decision, self.topic_calibration_)[:, 0]
-        block_kept = self._block_decisions(linear_probabilities, topic)
-        probabilities = self._compose(linear_probabilities, block_kept)
-        if k is None:
-            return probabilities, None
-        kept = self._kept(probabilities, block_kept, threshold)
-        for columns in (self.linear_columns_, self.post_columns_):  # k bounds each list
-            beyond_k = columns[np.argsort(-probabilities[:, columns], axis=1, kind="stable")[:, k:]]
-            np.put_along_axis(kept, beyond_k, False, axis=1)
-        return probabilities, kept
-
-    def _block_decisions(self, linear_probabilities: np.ndarray, topic: np.ndarray | None) -> np.ndarray:
-        return calibration.block_decisions(linear_probabilities, self.thresholds_[self.linear_columns_], topic,
-                                           self.top_threshold, self.topic_gate, self.topic_floor)
-
-    def _kept(self, probabilities: np.ndarray, block_kept: np.ndarray, threshold: float | None) -> np.ndarray:
-        if threshold is not None:
-            return probabilities >= threshold
-        kept = np.zeros(probabilities.shape, dtype=bool)
-        kept[:, self.linear_columns_] = block_kept
-        kept[:, self.post_columns_] = probabilities[:, self.post_columns_] >= self.thresholds_[self.post_columns_]
-        return kept
-
-    def _compose(self, linear_probabilities: np.ndarray, block_kept: np.ndarray) -> np.ndarray:
-        """All tags' scores from the linear tags' probabilities.
-
-        A post tag is a theme of a whole post, not something a paragraph says, so its score is
-        derived: the strongest block tag's probability times how often posts with that block
-        tag carry the post tag, calibrated. A text given no block tag is on none of the post's
-        topics, so its post tags score 0: they come only with a block tag.
-        """
-        full = np.empty((linear_probabilities.shape[0], len(self.classes_)), dtype=np.float64)
-        full[:, self.linear_columns_] = linear_probabilities
-        if len(self.post_columns_):
-            derived = calibration.logit(self._derived_post_scores(linear_probabilities))
-            scores = calibration.apply_sigmoids(derived, self.post_calibration_)
-            full[:, self.post_columns_] = scores * block_kept.any(axis=1)[:, None]
-        return full
-
-    def _derived_post_scores(self, linear_probabilities: np.ndarray) -> np.ndarray:
-        """For each post tag, the best block tag's probability times P(post tag | block tag)."""
-        return (linear_probabilities[:, :, None] * self.post_given_block_[None]).max(axis=1)
-
-    def suggest(self, texts: Sequence[str], k: int | None = None, threshold: float | None = None,
-                explain: bool | int = False) -> list[dict]:
-        """For each text ``{"tags": [...], "post_tags": [...]}``: its block tags ranked on their
-        own, and apart from them the post tags (themes of the whole post it belongs in); each item
-        ``{"tag", "score"}`` (and ``"terms"`` with ``explain``).
-
-        threshold None is the model's own operating point; a number applies to every tag (0
-        ranks every tag, no abstention). k None uses the model's default; it bounds each list.
-        """
-        k, threshold = check_options(self.k if k is None else k, threshold)
-        X = self.transform(texts)
-        probabilities, kept = self._decide(X, k, threshold)
-        n_terms = 0 if not explain else 5 if explain is True else int(explain)
-        return [{"tags": self._items(X, i, probabilities[i], kept[i], self.linear_columns_, n_terms),
-                 "post_tags": self._items(X, i, probabilities[i], kept[i], self.post_columns_, n_terms)}
-                for i in range(len(probabilities))]
-
-    def _items(self, X, i: int, scores: np.ndarray, kept: np.ndarray, columns: np.ndarray, n_terms: int) -> list:
-        """The kept tags among ``columns``, best first (ties in column order)."""
-        ranked = columns[np.argsort(-scores[columns], kind="stable")]
-        ranked = ranked[kept[ranked]].tolist()
-        items = [{"tag": self.classes_[j], "score": score}
-                 for j, score in zip(ranked, np.round(scores[ranked], 4).tolist())]
-        for item, j in zip(items, ranked if n_terms else ()):
-            item["terms"] = self._terms(X[i], j, n_terms)
-        return items
-
-    def _terms(self, x, j: int, n: int) -> list[dict]:
-        """The features of one text that pushed tag j up most: tf-idf value times weight.
-
-        A post tag has no weights of its own: its terms are those of the block tag it came from.
-        """
-        if j in self.post_columns_:
-            linear = calibration.apply_sigmoids(np.asarray(x @ self.coef_.T) + self.intercept_, self.calibration_)[0]
-            post = list(self.post_columns_).index(j)
-            row = int(np.argmax(linear * self.post_given_block_[:, post]))
-        else:
-            row = list(self.linear_columns_).index(j)
-        contributions = x.data * self.coef_[row, x.indices]
-        order = np.argsort(-contributions, kind="stable")[:n]
-        return [{"term": str(self.feature_names_[x.indices[o]]), "weight": round(float(contributions[o]), 4)}
-                for o in order if contributions[o] > 0]
-
-    def explain(self, text: str, tag: str, n: int = 10) -> list[dict]:
-        if tag not in self.scopes_:
-            raise ValueError(f"unknown tag {tag!r}; the model knows {len(self.classes_)} tags")
-        return self._terms(self.transform([text]), list(self.classes_).index(tag), n)
-
-
-def check_options(k, threshold) -> tuple[int, float | None]:
-    """The one check of a request's k and threshold, for the library, the CLI and the service."""
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
-        raise ValueError(f"k must be a whole number, got {k!r}")
-    if k < 1:
-        raise ValueError(f"k must be at least 1, got {k!r}")
-    if threshold is not None:
-        if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0.0 <= threshold <= 1.0:
-            raise ValueError(f"threshold must be between 0 and 1, got {threshold!r}")
-        threshold = float(threshold)
-    return int(k), threshold
-
-
 def _checked_input(texts, y) -> tuple[list[str], list[list[str]]]:
     texts = _checked_texts(texts)
     label_sets = [list(dict.fromkeys(labels)) for labels in y]
     if len(texts) != len(label_sets):
         raise ValueError(f"got {len(texts)} texts but {len(label_sets)} label sets")
     return texts, label_sets
-
-
-def _checked_texts(texts) -> list[str]:
-    if isinstance(texts, str):
-        raise ValueError("expected a list of texts, got a single string")
-    texts = texts if isinstance(texts, list) else list(texts)
-    for i, text in enumerate(texts):
-        if type(text) is not str:
-            raise ValueError(f"text {i} must be a string, got {type(text).__name__}")
-    return texts
 
 
 def _with_paragraphs(texts: list[str], Y: np.ndarray, groups: np.ndarray, tagged: np.ndarray):

@@ -1,14 +1,14 @@
 """Model folders on disk: save, load with every check, and the one atomic-write helper.
 
-A model folder holds a content-named joblib artifact (``model-<sha256[:16]>.joblib``) and
-``metadata.json`` naming it with its hash, the library versions that wrote it and its scores.
+A model folder holds a content-named artifact (``model-<sha256[:16]>.npz``: the scoring arrays
+of ``classifier.scorer``, no pickle) and ``metadata.json`` naming it with its hash, the library
+versions that wrote it and its scores. Loading gives a ``Scorer``, without scikit-learn.
 Every file the project writes goes through ``write_atomic``: a reader sees the old file or the
 new one, never a half-written one, and every file gets the same mode.
 """
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import platform
@@ -18,20 +18,21 @@ from pathlib import Path
 
 import numpy as np
 
-from .model import HashtagModel
+from .scorer import Scorer, scorer_bytes, scorer_from_bytes
 from .text import dictionary_version
 
-# Bump when the pickled HashtagModel's attributes change: older folders are refused with a
+# Bump when the artifact's arrays change: older folders are refused with a
 # message to retrain instead of failing on first use.
-MODEL_FORMAT = 3
+MODEL_FORMAT = 4
 METADATA_FILE = "metadata.json"
 ARTIFACT_PREFIX = "model-"
-_ARTIFACT_NAME = re.compile(r"^model-[0-9a-f]{16}\.joblib$")
+_ARTIFACT_NAME = re.compile(r"^model-[0-9a-f]{16}\.npz$")
 # Files are written for a service that may run as another user: readable by all, like a plain
 # `open(..., "w")` under the usual umask (mkstemp alone would give 0600).
 FILE_MODE = 0o644
-# The libraries whose pickles must match exactly; a different patch of Python is harmless.
-STRICT_VERSIONS = ("scikit-learn", "numpy", "scipy", "fugashi", "dictionary")
+# The libraries that must match exactly: the artifact is plain arrays, read the same by any
+# NumPy, but the features are words as this MeCab and dictionary split them.
+STRICT_VERSIONS = ("fugashi", "dictionary")
 RETRAIN = "retrain with `python train.py`"
 PROBE_TEXT = "準備確認"  # scored once before a model is served
 
@@ -96,35 +97,28 @@ def _json_default(value):
 def library_versions() -> dict[str, str]:
     import importlib.metadata as metadata
 
-    import joblib
-    import scipy
-    import sklearn
-
-    return {"python": platform.python_version(), "scikit-learn": sklearn.__version__, "numpy": np.__version__,
-            "scipy": scipy.__version__, "joblib": joblib.__version__, "fugashi": metadata.version("fugashi"),
+    return {"python": platform.python_version(), "scikit-learn": metadata.version("scikit-learn"),
+            "numpy": np.__version__, "scipy": metadata.version("scipy"), "joblib": metadata.version("joblib"),
+            "fugashi": metadata.version("fugashi"),
             "dictionary": dictionary_version()}
 
 
-def save_model(model: HashtagModel, directory: str | os.PathLike, metadata: dict) -> Path:
+def save_model(model, directory: str | os.PathLike, metadata: dict) -> Path:
     """Write the model and its metadata so that a crash at any moment leaves the folder loadable.
 
     The artifact goes to a new content-named file; ``metadata.json`` names it and is replaced
     last, so readers see either the old pair or the new one. Old artifacts go after.
     """
-    import joblib
-
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     for stale in directory.glob(".*.tmp"):  # left by a save that was killed
         stale.unlink(missing_ok=True)
-    buffer = io.BytesIO()
-    joblib.dump(model, buffer, compress=3)
-    data = buffer.getvalue()
+    data = scorer_bytes(model)
     digest = hashlib.sha256(data).hexdigest()
-    artifact = write_atomic(directory / f"{ARTIFACT_PREFIX}{digest[:16]}.joblib", data)
+    artifact = write_atomic(directory / f"{ARTIFACT_PREFIX}{digest[:16]}.npz", data)
     write_json(directory / METADATA_FILE, {**metadata, "artifact": artifact.name, "artifact_sha256": digest,
                                            "model_format": MODEL_FORMAT, "versions": library_versions()})
-    for old in directory.glob(f"{ARTIFACT_PREFIX}*.joblib"):
+    for old in directory.glob(f"{ARTIFACT_PREFIX}*.*"):
         if old.name != artifact.name:
             old.unlink()
     return artifact
@@ -151,7 +145,7 @@ def model_version(metadata: dict) -> str:
     return f"{metadata.get('created', 'unknown')}/{str(metadata.get('artifact_sha256', ''))[:12]}"
 
 
-def load_model(directory: str | os.PathLike) -> tuple[HashtagModel, dict]:
+def load_model(directory: str | os.PathLike) -> tuple[Scorer, dict]:
     """Load a model folder (or the pointer to one) after every check, for the CLI and the service.
 
     The pointer is followed once, so metadata and artifact come from one folder even if a
@@ -159,24 +153,20 @@ def load_model(directory: str | os.PathLike) -> tuple[HashtagModel, dict]:
     match the recorded hash is ever unpickled, and the model must score a text before it is
     returned: a pickle of an older version of this code can load and still fail on use.
     """
-    import joblib
-
     directory = os.path.realpath(directory)
     metadata = read_metadata(directory)
     _check_versions(directory, metadata)
     data = _artifact_bytes(directory, metadata)
     try:
-        model = joblib.load(io.BytesIO(data))
-    except Exception as error:  # a pickle from elsewhere can fail in many ways
-        raise ModelLoadError(f"the model in {directory} could not be unpickled ({type(error).__name__}): "
+        model = scorer_from_bytes(data)
+    except Exception as error:  # a damaged or foreign file can fail in many ways
+        raise ModelLoadError(f"the model in {directory} could not be read ({type(error).__name__}): "
                              f"{RETRAIN}") from None
-    if not isinstance(model, HashtagModel):
-        raise ModelLoadError(f"{metadata['artifact']} holds a {type(model).__name__}, not a HashtagModel: {RETRAIN}")
     check_scores(model)
     return model, metadata
 
 
-def check_scores(model: HashtagModel) -> None:
+def check_scores(model) -> None:
     """Score one text; a model that cannot is refused with a message to retrain."""
     try:
         model.suggest([PROBE_TEXT], threshold=0, k=1)
@@ -198,10 +188,10 @@ def _check_versions(directory: str, metadata: dict) -> None:
 
 
 def _artifact_bytes(directory: str, metadata: dict) -> bytes:
-    """The artifact's bytes, read once: hashed and unpickled from the same bytes."""
+    """The artifact's bytes, read once: hashed and read from the same bytes."""
     name = str(metadata.get("artifact", ""))
     artifact = Path(directory) / name
-    # A name such as ../x.joblib, or a link leading out of the folder, would unpickle a file
+    # A name such as ../x.npz, or a link leading out of the folder, would read a file
     # from elsewhere: only a plain content-named file of this folder is read.
     if not _ARTIFACT_NAME.match(name) or artifact.resolve().parent != Path(directory).resolve():
         raise ModelLoadError(f"metadata in {directory} names an artifact that is not a model file of this "

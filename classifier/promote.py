@@ -23,7 +23,7 @@ from typing import Callable, Sequence
 from .config import DEFAULT_MODEL, HOLDOUT, MODEL_POINTER
 from .corpus import load_corpus
 from .evaluate import LOWER_IS_BETTER, flat_scores
-from .model import HashtagModel
+from .scorer import Scoring
 from .persist import METADATA_FILE, ModelLoadError, load_model, write_json
 from .report import build_report, write_report
 from .training import refitted, split_holdout
@@ -132,7 +132,7 @@ def model_in_use(pointer: str | os.PathLike = POINTER, fallback: str | os.PathLi
     return fallback.resolve() if (fallback / METADATA_FILE).is_file() else None
 
 
-def tag_changes(new_model: HashtagModel, old_model: HashtagModel) -> dict:
+def tag_changes(new_model: Scoring, old_model: Scoring) -> dict:
     """The tags the new model no longer learns (``lost``) and the ones it adds (``gained``)."""
     new, old = set(new_model.classes_), set(old_model.classes_)
     return {"lost": sorted(old - new), "gained": sorted(new - old)}

@@ -13,7 +13,7 @@ from typing import Sequence
 from .evaluate import (LOWER_IS_BETTER, METRIC_KEYS, Progress, Scored, _metrics, _quiet, applicable_metrics,
                        describe_corpus, error_records, evaluation_tags, flat_scores, score, threshold_curve,
                        confusion_matrix)
-from .model import HashtagModel
+from .scorer import Scoring
 from .metrics import fmt
 from .persist import model_version, write_atomic, write_json
 from .report_html import render_cv_html, render_html
@@ -47,7 +47,7 @@ def remove_report(directory) -> None:
 # --------------------------------------------------------------------------------------------
 # the full report
 
-def model_summary(model: HashtagModel, metadata: dict | None, directory=None) -> dict:
+def model_summary(model: Scoring, metadata: dict | None, directory=None) -> dict:
     metadata = metadata or {}
     return {
         "dir": str(directory) if directory is not None else None,
@@ -63,7 +63,7 @@ def model_summary(model: HashtagModel, metadata: dict | None, directory=None) ->
     }
 
 
-def build_report(model: HashtagModel, examples: Sequence, k: int | None = None, threshold: float | None = None,
+def build_report(model: Scoring, examples: Sequence, k: int | None = None, threshold: float | None = None,
                  metadata: dict | None = None, model_dir=None, data_paths: Sequence | None = None,
                  baseline: tuple | None = None, decisions: tuple | None = None,
                  progress: Progress | None = None) -> tuple[dict, list[dict]]:

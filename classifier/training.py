@@ -9,8 +9,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Sequence
 
-from sklearn.base import clone
-
 from .corpus import Example, load_corpus
 from .evaluate import flat_scores
 from .config import DEFAULT_MODEL, HOLDOUT, TRAINING_DATA
@@ -122,9 +120,10 @@ def score_configuration(model: HashtagModel, examples: list[Example], holdout: f
     return report, errors
 
 
-def refitted(model: HashtagModel, examples) -> HashtagModel:
-    """``model``'s configuration and tags, fitted on ``examples``."""
-    return fit_examples(clone(model).set_params(tags=list(model.classes_)), examples)
+def refitted(model, examples) -> HashtagModel:
+    """``model``'s configuration and tags (a fitted HashtagModel, or a Scorer read from a
+    folder), fitted on ``examples``."""
+    return fit_examples(HashtagModel(**{**model.get_params(), "tags": list(model.classes_)}), examples)
 
 
 def model_metadata(model: HashtagModel, examples, data, format, holdout: float, report: dict | None) -> dict:

@@ -22,16 +22,20 @@ def test_count_features_and_tfidf_weights_equal_the_pipeline(settings):
     for texts in (paragraphs[300:], paragraphs[:1], EDGE_TEXTS, ["", ""]):
         expected = features.transform(texts)
         counts = count_features(counter.vocabulary_, counter.analyzer.feature_lists(texts), counter.dtype)
-        got = tfidf_weights(counts, features["tfidf"])
+        got = tfidf_weights(counts, features["tfidf"].idf_, features["tfidf"].sublinear_tf)
         assert got.shape == expected.shape and got.dtype == expected.dtype
         assert np.array_equal(got.indptr, expected.indptr) and np.array_equal(got.indices, expected.indices)
         assert np.array_equal(got.data, expected.data)  # bit for bit
 
 
-def test_model_transform_equals_the_pipeline_and_survives_pickling(bundled_model):
+def test_model_transform_equals_the_pipeline_after_saving_and_pickling(tiny_model, tmp_path):
+    from classifier.persist import load_model, save_model
+
+    save_model(tiny_model, tmp_path, {})
+    scorer = load_model(tmp_path)[0]  # the arrays of a model folder, without the pipeline
     paragraphs = corpus_paragraphs()
-    expected = bundled_model.features_.transform(paragraphs)
-    for model in (bundled_model, pickle.loads(pickle.dumps(bundled_model))):
+    expected = tiny_model.features_.transform(paragraphs)
+    for model in (tiny_model, pickle.loads(pickle.dumps(tiny_model)), scorer, pickle.loads(pickle.dumps(scorer))):
         got = model.transform(paragraphs)
         assert type(got) is type(expected) and (got != expected).nnz == 0
         assert np.array_equal(got.data, expected.data)

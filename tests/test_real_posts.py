@@ -33,7 +33,8 @@ def test_the_weak_paragraph_would_get_nothing_from_per_tag_thresholds_alone(bund
     # Regression: real paragraphs came back empty because their best tag scored below its threshold.
     import copy
 
-    plain = copy.deepcopy(bundled_model).set_params(top_threshold=None)  # a prediction-time setting
+    plain = copy.deepcopy(bundled_model)
+    plain.top_threshold = None  # a prediction-time setting
     assert plain.suggest([WEAK_ON_TOPIC[0][0]]) == [{"tags": [], "post_tags": []}]
 
 

@@ -28,9 +28,10 @@ def ensure_default_model(model_dir: str) -> None:
     """On a fresh clone there is no trained model yet: train the default one from the bundled
     corpus. Other model folders are never trained implicitly."""
     from ..persist import METADATA_FILE
-    from ..training import train
 
     if Path(model_dir).resolve() == DEFAULT_MODEL.resolve() and not (DEFAULT_MODEL / METADATA_FILE).exists():
+        from ..training import train  # fitting needs scikit-learn; scoring does not
+
         stderr_progress(f"no model in {DEFAULT_MODEL} yet: training it from {TRAINING_DATA} (once)")
         train([TRAINING_DATA], DEFAULT_MODEL)
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from flask import Flask, current_app
 
 from .. import config
-from ..model import HashtagModel
+from ..scorer import Scoring
 from ..persist import ModelLoadError, load_model, model_version
 from .errors import ApiError
 
@@ -32,7 +32,7 @@ EXTENSION = "hashtag_model"
 
 @dataclass(frozen=True)
 class LoadedModel:
-    model: HashtagModel
+    model: Scoring
     metadata: dict
     version: str
 

@@ -27,7 +27,7 @@ def test_admin_reload_needs_the_token_and_swaps_the_model(app, client, bundled_m
     assert response.get_json()["previous"] == before
     assert client.get("/model").get_json()["version"].startswith("2099-01-01")
     # A broken model is refused and the previous one keeps serving.
-    next(copy.glob("model-*.joblib")).write_bytes(b"broken")
+    next(copy.glob("model-*.npz")).write_bytes(b"broken")
     response = client.post("/admin/reload", headers={"Authorization": f"Bearer {TOKEN}"})
     assert response.status_code == 409 and response.get_json()["error"]["code"] == "reload_failed"
     assert client.post("/suggest", json={"text": "日銀"}).status_code == 200

@@ -5,7 +5,7 @@ import os
 import shutil
 from pathlib import Path
 
-import joblib
+import numpy as np
 
 from classifier.persist import METADATA_FILE
 from tests.support.paths import ROOT
@@ -52,22 +52,26 @@ def break_model(directory: Path, how: str, outside: Path):
         data = artifact.read_bytes()
         artifact.write_bytes(data[: len(data) // 2])
     elif how == "artifact replaced, hash not updated":
-        joblib.dump({"not": "a model"}, artifact)
+        np.savez(artifact, x=np.zeros(3))
     elif how == "other library versions":
-        write_metadata(versions={**metadata["versions"], "scikit-learn": "0.0.1", "numpy": "0.0.1"})
+        write_metadata(versions={**metadata["versions"], "fugashi": "0.0.1", "dictionary": "other"})
     elif how == "garbage with a matching hash":
         artifact.write_bytes(b"\x80\x04garbage, not a pickle")
         write_metadata(artifact_sha256=_sha256(artifact))
-    elif how == "another object with a matching hash":
-        joblib.dump({"not": "a model"}, artifact)
+    elif how == "other arrays with a matching hash":
+        np.savez(artifact, x=np.zeros(3))
         write_metadata(artifact_sha256=_sha256(artifact))
-    elif how == "pickled by an older version of this code":
-        model = joblib.load(artifact)
-        del model.features_  # what an attribute added or renamed since looks like to suggest()
-        joblib.dump(model, artifact)
+    elif how == "a pickle inside, with a matching hash":
+        np.savez(artifact, header=np.array([{"not": "arrays"}], dtype=object))
+        write_metadata(artifact_sha256=_sha256(artifact))
+    elif how == "written by an older version of this code":
+        with np.load(artifact) as stored:
+            arrays = {name: stored[name] for name in stored.files if name != "idf_"}  # as if renamed since
+        with open(artifact, "wb") as stream:
+            np.savez(stream, **arrays)
         write_metadata(artifact_sha256=_sha256(artifact))
     elif how in ("artifact outside the folder", "absolute artifact path", "artifact links outside"):
-        target = outside / "model-elsewhere.joblib"
+        target = outside / "model-elsewhere.npz"
         shutil.copy(artifact, target)
         if how == "artifact outside the folder":
             write_metadata(artifact=os.path.relpath(target, directory))
@@ -89,10 +93,11 @@ BROKEN = [
     ("artifact missing", "is missing"),
     ("artifact truncated", "does not match the hash"),
     ("artifact replaced, hash not updated", "does not match the hash"),
-    ("other library versions", "other library versions: scikit-learn 0.0.1"),
-    ("garbage with a matching hash", "could not be unpickled"),
-    ("another object with a matching hash", "not a HashtagModel"),
-    ("pickled by an older version of this code", "loads but fails to score text (AttributeError)"),
+    ("other library versions", "other library versions: fugashi 0.0.1"),
+    ("garbage with a matching hash", "could not be read"),
+    ("other arrays with a matching hash", "could not be read (KeyError)"),
+    ("a pickle inside, with a matching hash", "could not be read (ValueError)"),
+    ("written by an older version of this code", "loads but fails to score text (AttributeError)"),
     ("artifact outside the folder", "not a model file of this folder"),
     ("absolute artifact path", "not a model file of this folder"),
     ("artifact links outside", "not a model file of this folder"),
