@@ -35,17 +35,16 @@ from .config import BATCH_SIZE
 
 DASK_CONNECT_TIMEOUT = "10s"
 # With --jobs left to its default, worker processes are started for a regular file at least this
-# large (about 42,000 paragraphs of news, 3 s of work in one process), or for a stream once this
-# many chunks have been read and more follow. A worker imports scikit-learn and loads the model
-# while this process does the same (about 1.3 s each); on 2 idle cores it paid from about 20,000
-# paragraphs, but when other jobs hold a core the two imports slow each other and it paid only
-# above 40,000 (bench/RESULTS.md, "where worker processes pay"). The size is the safe side of both.
-PARALLEL_MIN_BYTES = 9_000_000
-PARALLEL_MIN_CHUNKS = 40
+# large (about 23,000 paragraphs of news, 1.5 s of work in one process), or for a stream once this
+# many chunks have been read and more follow. A worker loads the model while this process does the
+# same (about half a second: scoring imports no scikit-learn); on 2 cores a second process paid
+# from about 20,000 paragraphs (bench/RESULTS.md, "where worker processes pay").
+PARALLEL_MIN_BYTES = 5_000_000
+PARALLEL_MIN_CHUNKS = 24
 # Texts evaluate scores in parallel by default (the corpus is in memory: its size is known). Its
-# workers start only once the corpus is read and the model loaded: at 12,650 blocks (about 2.5 s of
-# scoring) they did not pay yet, so the bar is a few times higher.
-PARALLEL_MIN_TEXTS = 50_000
+# workers start once the corpus is read and the model loaded; at 12,650 blocks a second process
+# already took a tenth off the whole command.
+PARALLEL_MIN_TEXTS = 10_000
 
 # Chunks in flight per worker (one running, the next queued so it never waits for this process).
 QUEUED_PER_WORKER = 2
