@@ -26,6 +26,13 @@ from .text import Tokenizer
 from .text import normalize as normalize_text
 
 
+# Rows of a training matrix from which its per-tag fits go to a process per core. Processes, not
+# threads: liblinear keeps its random state in a C global that threads would share, and a fit's
+# result must not depend on what runs beside it. Below this, starting the workers (scikit-learn's
+# import in each) costs more than the fits.
+PARALLEL_FIT_MIN_ROWS = 10_000
+
+
 class HashtagModel(Scoring, BaseEstimator):
     """Multi-label hashtag suggester: TF-IDF over MeCab tokens and one linear model per tag.
 
@@ -236,14 +243,25 @@ class HashtagModel(Scoring, BaseEstimator):
         # converts and sorts a copy for every tag.
         X = X.astype(np.float64)
         X.sort_indices()
-        for j in range(Y.shape[1]):
-            column = Y[:, j]
-            if column.min() == column.max():
-                intercept[j] = 10.0 if column[0] else -10.0
-                continue
-            estimator = self.build_linear_model().fit(X, column)
-            coef[j], intercept[j] = estimator.coef_[0], estimator.intercept_[0]
+        constant = Y.min(axis=0) == Y.max(axis=0)
+        intercept[constant] = np.where(Y[0, constant] > 0, 10.0, -10.0)
+        columns = np.flatnonzero(~constant)
+        tasks = [(self.build_linear_model(), X, Y[:, j]) for j in columns]
+        if X.shape[0] >= PARALLEL_FIT_MIN_ROWS and len(tasks) > 1:
+            from joblib import Parallel, delayed
+
+            fits = Parallel(n_jobs=-1)(delayed(_fit_one)(*task) for task in tasks)
+        else:
+            fits = [_fit_one(*task) for task in tasks]
+        for j, (weights, bias) in zip(columns, fits):
+            coef[j], intercept[j] = weights, bias
         return coef, intercept
+
+
+def _fit_one(estimator, X, y) -> tuple[np.ndarray, float]:
+    estimator.fit(X, y)
+    return estimator.coef_[0], estimator.intercept_[0]
+
 
 def _checked_input(texts, y) -> tuple[list[str], list[list[str]]]:
     texts = _checked_texts(texts)

@@ -65,6 +65,17 @@ def test_same_data_and_seed_give_the_same_model():
     assert np.array_equal(first.thresholds_, second.thresholds_)
 
 
+def test_fits_in_worker_processes_give_the_model_one_process_gives(monkeypatch):
+    # A large corpus fits its tags in a process per core; the weights must not depend on where.
+    from classifier import model as model_module
+
+    one = fit_examples(HashtagModel(min_count=3, cv=3), tiny_examples())
+    monkeypatch.setattr(model_module, "PARALLEL_FIT_MIN_ROWS", 1)
+    spread = fit_examples(HashtagModel(min_count=3, cv=3), tiny_examples())
+    assert np.array_equal(one.coef_, spread.coef_) and np.array_equal(one.intercept_, spread.intercept_)
+    assert np.array_equal(one.topic_coef_, spread.topic_coef_) and np.array_equal(one.thresholds_, spread.thresholds_)
+
+
 UNRELATED = [
     "鍋に水を入れて沸騰させ、パスタを8分ゆでます。",
     "新しいスマートフォンのカメラは夜景の撮影に強いという。",
