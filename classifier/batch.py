@@ -36,12 +36,12 @@ from .config import BATCH_SIZE
 
 DASK_CONNECT_TIMEOUT = "10s"
 # With --jobs left to its default, worker processes are started for a regular file at least this
-# large (about 23,000 paragraphs of news, 1.5 s of work in one process), or for a stream once this
-# many chunks have been read and more follow. A worker loads the model while this process does the
-# same (about half a second: scoring imports no scikit-learn); on 2 cores a second process paid
-# from about 20,000 paragraphs (bench/RESULTS.md, "where worker processes pay").
-PARALLEL_MIN_BYTES = 5_000_000
-PARALLEL_MIN_CHUNKS = 24
+# large (about 33,000 paragraphs of news, 2 s of work in one process), or for a stream once this
+# many chunks have been read and more follow. Each worker loads the model (about half a second:
+# scoring imports no scikit-learn); on 2 cores two workers paid from between 20,000 and 40,000
+# paragraphs (bench/RESULTS.md, "where worker processes pay").
+PARALLEL_MIN_BYTES = 7_000_000
+PARALLEL_MIN_CHUNKS = 32
 # Texts evaluate scores in parallel by default (the corpus is in memory: its size is known). Its
 # workers start once the corpus is read and the model loaded; at 12,650 blocks a second process
 # already took a tenth off the whole command.
