@@ -339,3 +339,26 @@ def test_the_parser_builds_without_scikit_learn_and_keeps_promote_s_tolerance():
     from classifier.promote import DEFAULT_TOLERANCE
 
     assert result.stdout.split() == ["False", str(DEFAULT_TOLERANCE)]
+
+
+def test_the_default_model_is_trained_when_missing_or_of_an_older_format(tmp_path, monkeypatch, capsys):
+    # After an update of the code, the default model (made of the bundled corpus) is rebuilt, not refused.
+    import json
+
+    from classifier import training
+    from classifier.cli import common
+    from classifier.persist import MODEL_FORMAT
+
+    default, other = tmp_path / "default", tmp_path / "other"
+    monkeypatch.setattr(common, "DEFAULT_MODEL", default)
+    trained = []
+    monkeypatch.setattr(training, "train", lambda data, out: trained.append(out))
+    common.ensure_default_model(str(default))  # missing
+    default.mkdir()
+    (default / "metadata.json").write_text(json.dumps({"model_format": MODEL_FORMAT - 1}), encoding="utf-8")
+    common.ensure_default_model(str(default))  # older format
+    (default / "metadata.json").write_text(json.dumps({"model_format": MODEL_FORMAT}), encoding="utf-8")
+    common.ensure_default_model(str(default))  # current: kept
+    common.ensure_default_model(str(other))  # never another folder
+    assert trained == [default, default]
+    assert f"has format {MODEL_FORMAT - 1}, this code reads format {MODEL_FORMAT}" in capsys.readouterr().err

@@ -25,15 +25,29 @@ def add_data_arguments(parser, default_data=True):
 
 
 def ensure_default_model(model_dir: str) -> None:
-    """On a fresh clone there is no trained model yet: train the default one from the bundled
-    corpus. Other model folders are never trained implicitly."""
-    from ..persist import METADATA_FILE
+    """On a fresh clone there is no trained model yet, and after an update of this code the
+    default one may be of an older format: (re)train it from the bundled corpus, which is what
+    it is made of. Other model folders are never trained implicitly."""
+    import json
 
-    if Path(model_dir).resolve() == DEFAULT_MODEL.resolve() and not (DEFAULT_MODEL / METADATA_FILE).exists():
-        from ..training import train  # fitting needs scikit-learn; scoring does not
+    from ..persist import METADATA_FILE, MODEL_FORMAT
 
-        stderr_progress(f"no model in {DEFAULT_MODEL} yet: training it from {TRAINING_DATA} (once)")
-        train([TRAINING_DATA], DEFAULT_MODEL)
+    if Path(model_dir).resolve() != DEFAULT_MODEL.resolve():
+        return
+    try:
+        found = json.loads((DEFAULT_MODEL / METADATA_FILE).read_text(encoding="utf-8")).get("model_format")
+    except FileNotFoundError:
+        why = "no model in {} yet"
+    except (OSError, ValueError, AttributeError):
+        return  # damaged: loading it says so, with the remedy
+    else:
+        if found == MODEL_FORMAT:
+            return
+        why = f"the model in {{}} has format {found}, this code reads format {MODEL_FORMAT}"
+    from ..training import train  # fitting needs scikit-learn; scoring does not
+
+    stderr_progress(f"{why.format(DEFAULT_MODEL)}: training it from {TRAINING_DATA}")
+    train([TRAINING_DATA], DEFAULT_MODEL)
 
 
 def open_input(path: str | None):
