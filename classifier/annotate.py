@@ -32,8 +32,7 @@ _TWEET_LINK = "https://t.co/"
 # nor its held-out ones (the 30% of posts whose name hashes between the 20% and 50% marks, scored
 # by a model trained on the other 50%): the cost of a change of topic between two neighbouring
 # paragraphs (in log-probability), the probability given to "no tag", and the floor of a tag's.
-# Boundary precision/recall there: tweets alone 1.00/0.48; penalty 2: 0.68/0.74; 4: 0.86/0.63
-# (none at 0.2); with "no tag" at 0.02, penalty 4: 0.81/0.81, 5: 0.86/0.79, 6: 0.88/0.76.
+# The measures behind them: docs/DEFAULTS.md, "Where annotate cuts a draft".
 SWITCH_PENALTY = 5.0
 NONE_PROBABILITY = 0.02
 PROBABILITY_FLOOR = 1e-4
