@@ -7,7 +7,8 @@ in rounds, in an order turned by one each round, and each ratio is taken within 
 machine is shared). Then: peak memory of every process of a run (the command and its workers) at
 1x and 10x the archive; start-up on ten lines, beside the imports that unpickling the model needs;
 where worker processes start to pay (``--jobs 1`` against ``--jobs 2`` on growing inputs);
-``evaluate`` on a large labelled corpus; and ``suggest`` on a local Dask cluster of two workers.
+``evaluate`` on a large labelled corpus; ``annotate --jsonl`` on many drafts; and ``suggest`` on a
+local Dask cluster of two workers.
 """
 from __future__ import annotations
 
@@ -79,10 +80,10 @@ def run_command(command, stdout=subprocess.DEVNULL, stdin=None, env=None) -> dic
             "peak_rss_mb_all": round(sum(peaks.values()) / 1024, 1), "processes": len(peaks), "stderr": stderr[-500:]}
 
 
-def make_archive(lines: int, path: Path) -> Path:
+def make_archive(lines: int, path: Path, drafts: bool = False) -> Path:
     if not path.exists():
-        subprocess.run([PYTHON, str(BENCH / "make_archive.py"), "--lines", str(lines), "--out", str(path)],
-                       check=True, cwd=ROOT, capture_output=True)
+        subprocess.run([PYTHON, str(BENCH / "make_archive.py"), "--lines", str(lines), "--out", str(path)]
+                       + (["--drafts"] if drafts else []), check=True, cwd=ROOT, capture_output=True)
     return path
 
 
@@ -200,6 +201,50 @@ def evaluate_large(corpus: Path, model: Path, n_examples: int, rounds: int) -> d
             .replace(str(model), "MODEL")}
 
 
+def annotate_large(model: Path, work: Path, drafts: int, memory_factor: int, rounds: int) -> dict:
+    """``annotate --jsonl`` on many drafts (the corpus's posts without their tag lines): default
+    flags against ``--jobs 1`` in rounds, the same output; peak memory at 1x and ``memory_factor``x."""
+    archive = make_archive(drafts, work / f"drafts-{drafts}.jsonl", drafts=True)
+    base = [PYTHON, "-m", "classifier", "annotate", "--jsonl", "--model", str(model), str(archive)]
+    walls, peaks, outputs = {"default": [], "--jobs 1": []}, {"default": [], "--jobs 1": []}, {}
+    for round_ in range(rounds):
+        for name in (("default", "--jobs 1") if round_ % 2 == 0 else ("--jobs 1", "default")):
+            out = work / f"annotated-{name.strip('-').replace(' ', '')}.jsonl"
+            with open(out, "wb") as stream:
+                r = run_command(base + (["--jobs", "1"] if name == "--jobs 1" else []), stdout=stream)
+            walls[name].append(r["wall_s"])
+            peaks[name].append(r["peak_rss_mb_all"])
+            outputs[name] = out.read_bytes()
+    one, auto = statistics.median(walls["--jobs 1"]), statistics.median(walls["default"])
+    big = make_archive(drafts * memory_factor, work / f"drafts-{drafts * memory_factor}.jsonl", drafts=True)
+    break_even = []
+    for small in (100, 200, 400):
+        path = make_archive(small, work / f"drafts-{small}.jsonl", drafts=True)
+        times = {"1": [], "2": []}
+        for round_ in range(rounds):
+            for jobs in (("1", "2") if round_ % 2 == 0 else ("2", "1")):
+                times[jobs].append(run_command(base[:-1] + [str(path), "--jobs", jobs])["wall_s"])
+        one_s, two_s = statistics.median(times["1"]), statistics.median(times["2"])
+        break_even.append({"drafts": small, "mb": round(path.stat().st_size / 1e6, 2), "jobs1_s": round(one_s, 2),
+                           "jobs2_s": round(two_s, 2), "speed_up": round(one_s / two_s, 2)})
+    say(f"  annotate: memory at {memory_factor}x ({drafts * memory_factor} drafts)")
+    large = run_command(base[:-1] + [str(big)])
+    big.unlink()
+    from classifier.batch import ANNOTATE_PARALLEL_MIN_BYTES
+
+    return {"drafts": drafts, "mb": round(archive.stat().st_size / 1e6, 1), "rounds": rounds,
+            "parallel_from_mb": ANNOTATE_PARALLEL_MIN_BYTES / 1e6,
+            "identical_output": outputs["default"] == outputs["--jobs 1"],
+            "default_s": round(auto, 2), "jobs1_s": round(one, 2), "speed_up": round(one / auto, 2),
+            "drafts_per_s": round(drafts / auto, 1), "default_s_rounds": walls["default"], "jobs1_s_rounds": walls["--jobs 1"],
+            "peak_rss_mb_all": max(peaks["default"]), "break_even": break_even,
+            "memory": {"1x": {"drafts": drafts, "peak_rss_mb_all": max(peaks["default"])},
+                       f"{memory_factor}x": {"drafts": drafts * memory_factor, "wall_s": large["wall_s"],
+                                            "peak_rss_mb_all": large["peak_rss_mb_all"], "processes": large["processes"]}},
+            "command": shown(base).replace(str(archive), "DRAFTS").replace(str(model), "MODEL") + " > out",
+            "drafts_command": f"python bench/make_archive.py --drafts --lines {drafts} --out DRAFTS"}
+
+
 def dask_cluster(archive: Path, model: Path, work: Path, lines: int, rounds: int) -> dict:
     try:
         from distributed import LocalCluster
@@ -227,7 +272,7 @@ def dask_cluster(archive: Path, model: Path, work: Path, lines: int, rounds: int
 
 
 def measure(model: Path, peer: Path, work: Path, lines: int, rounds: int, memory_factor: int,
-            eval_corpus: Path | None, eval_examples: int) -> dict:
+            eval_corpus: Path | None, eval_examples: int, annotate_drafts: int = 2020) -> dict:
     say(f"batch: writing archives of {lines} and {lines * memory_factor} paragraphs (bench/make_archive.py)")
     archive = make_archive(lines, work / f"archive-{lines}.jsonl")
     big = make_archive(lines * memory_factor, work / f"archive-{lines * memory_factor}.jsonl")
@@ -243,6 +288,8 @@ def measure(model: Path, peer: Path, work: Path, lines: int, rounds: int, memory
     if eval_corpus is not None:
         say(f"batch: evaluate on {eval_examples} labelled examples")
         results["evaluate"] = evaluate_large(eval_corpus, model, eval_examples, 3)
+    say(f"batch: annotate --jsonl on {annotate_drafts} drafts")
+    results["annotate"] = annotate_large(model, work, annotate_drafts, memory_factor, 3)
     say("batch: a local Dask cluster of two workers")
     results["dask"] = dask_cluster(archive, model, work, lines, rounds)
     (work / f"archive-{lines * memory_factor}.jsonl").unlink(missing_ok=True)

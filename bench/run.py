@@ -59,7 +59,8 @@ SERVER_BATCH = 64
 CHUNK = 4 * BATCH  # paragraphs every in-process measure takes in turn
 LUA = BENCH / "suggest.lua"
 FLOOR_MEASURE = "floor: fugashi Tagger('-Owakati').parse, one paragraph a call"
-BATCHES_MEASURE = f"ours: suggest, batches of {BATCH} (as the CLI sends them)"
+BATCHES_MEASURE = f"ours: suggest, batches of {BATCH} (the library call)"
+CLI_CHUNK_MEASURE = f"ours: the CLI's chunk of {BATCH} JSON Lines (suggest_lines: JSON in, JSON text out)"
 SERVER_TESTS = ("c1_single", "c8_single", "c8_batch64")
 
 
@@ -232,6 +233,27 @@ def training_at(scales: list[int], corpora: dict, work: Path) -> dict:
 TRAIN_TARGET_BLOCKS = 100_000
 
 
+def large_training(examples: list, scale: int, work: Path) -> dict:
+    """One training run at a large scale (``--large-training``), with the same tags as the other
+    ``ours`` runs: wall time and the peak RSS of every process it starts (the fits of a large
+    corpus run in a process per core), polled."""
+    import batch
+
+    scaled = scale_up(examples, scale)
+    path = work / f"corpus-x{scale}.jsonl"
+    write_jsonl(scaled, path)
+    out = work / f"ours-x{scale}"
+    command = [sys.executable, "-m", "classifier", "train", "--data", str(path), "--out", str(out),
+               "--min-count", str(MIN_COUNT * scale)]
+    measured = batch.run_command(command)
+    metadata = json.loads((out / "metadata.json").read_text(encoding="utf-8"))
+    path.unlink()
+    return {"scale": f"x{scale}", "blocks": len(scaled), "n_tags": len(metadata["tags"]), "wall_s": measured["wall_s"],
+            "peak_rss_mb": measured["peak_rss_mb"], "peak_rss_mb_all": measured["peak_rss_mb_all"],
+            "processes": measured["processes"], "held_out": metadata["holdout"]["scores"],
+            "command": command_line(command).replace(str(work) + "/", "")}
+
+
 def extrapolate(runs: list[dict], n: int) -> dict | None:
     """Wall time and peak RSS of training on ``n`` blocks, from the measured default runs: time by
     the power law fitted on the two largest runs (the local growth, steeper than over all runs
@@ -290,6 +312,15 @@ def in_process(texts: list[str], ours, base, rounds: int, singles: int) -> dict:
     def peer(batch):
         return baseline.suggest(base, batch)
 
+    from classifier.suggest_lines import suggest_lines
+
+    options = {"k": None, "threshold": None, "explain": False}
+
+    def cli_chunks(chunk):
+        # the lines of an archive (bench/make_archive.py), made outside the timed call
+        lines = json_lines[id(chunk)]
+        return [suggest_lines(ours, i + 1, lines[i:i + BATCH], options) for i in range(0, len(lines), BATCH)]
+
     # Measures over the whole corpus are taken chunk by chunk, every measure on a chunk before
     # the next chunk, so that the floor and what is compared with it run within a second or two
     # of each other even at x16; taken whole, they would be tens of seconds apart, and the
@@ -297,6 +328,7 @@ def in_process(texts: list[str], ours, base, rounds: int, singles: int) -> dict:
     on_chunks = {
         FLOOR_MEASURE: lambda chunk: [floor_tagger.parse(t) for t in chunk],
         BATCHES_MEASURE: in_batches(ours.suggest, BATCH),
+        CLI_CHUNK_MEASURE: cli_chunks,
         f"ours: suggest, batches of {REQUEST_BATCH} (a full /suggest request)": in_batches(ours.suggest, REQUEST_BATCH),
         f"baseline: suggest, batches of {BATCH}": in_batches(peer, BATCH),
         f"baseline: suggest, batches of {REQUEST_BATCH}": in_batches(peer, REQUEST_BATCH),
@@ -306,6 +338,8 @@ def in_process(texts: list[str], ours, base, rounds: int, singles: int) -> dict:
         "baseline: suggest, one paragraph a call": lambda: [peer([t]) for t in few],
     }
     chunks = chunks_of(texts, CHUNK)
+    json_lines = {id(chunk): [json.dumps({"id": f"p{n}", "text": t}, ensure_ascii=False) + "\n" for n, t in enumerate(chunk)]
+                  for chunk in chunks}
     names = list(on_chunks)
     runs = defaultdict(list)
     for round_ in range(rounds):
@@ -503,8 +537,10 @@ def targets(results: dict) -> list[dict]:
     for scale, data in results["in_process"].items():
         measure = data["measures"][BATCHES_MEASURE]
         ratio, rounds = measure["ratio_to_floor_cpu"], measure["ratio_to_floor_cpu_rounds"]
-        add(f"in-process suggest on batches >= 0.8x raw fugashi ({scale}, batches of {BATCH} as the CLI sends them)",
-            f"{ratio:.2f}x (rounds {min(rounds):.2f}-{max(rounds):.2f})", ratio >= 0.8)
+        cli = data["measures"][CLI_CHUNK_MEASURE]["ratio_to_floor_cpu"]
+        add(f"in-process suggest on batches >= 0.8x raw fugashi ({scale}, batches of {BATCH}: the library call; the "
+            "CLI's chunk, JSON Lines in and out, beside it)",
+            f"{ratio:.2f}x (rounds {min(rounds):.2f}-{max(rounds):.2f}); the CLI's chunk {cli:.2f}x", ratio >= 0.8)
     training = results["training"]["ours"]
     first = training[0]
     add("bundled corpus trains in under 15 s", f"{first['wall_s']:.1f} s wall ({first['cpu_s']:.1f} s CPU)",
@@ -516,11 +552,19 @@ def targets(results: dict) -> list[dict]:
             f"{b} ({a['scale']}->{c['scale']})" for b, a, c in zip(steps, training, training[1:]))
             + "; CPU per example " + " / ".join(f"{t['cpu_s'] / t['n_examples'] * 1000:.1f}" for t in training) + " ms",
             steps[-1] <= 1.15)
+    memory_mb = (results["machine"]["memory_gib"] or 0) * 1024
+    large = results["training"].get("large")
+    if large:
+        add(f"a corpus of {TRAIN_TARGET_BLOCKS:,} blocks trains within this machine's memory (measured: the corpus "
+            f"x{large['scale'][1:]}, the same tags)",
+            f"{large['blocks']:,} blocks, {large['n_tags']} tags: {large['wall_s'] / 60:.1f} min, peak RSS "
+            f"{large['peak_rss_mb_all']:,.0f} MB over its {large['processes']} processes (the command alone "
+            f"{large['peak_rss_mb']:,.0f} MB); {memory_mb:,.0f} MB installed",
+            large["blocks"] >= TRAIN_TARGET_BLOCKS and large["peak_rss_mb_all"] < memory_mb)
     extrapolated = results["training"].get("extrapolated")
     if extrapolated:
-        memory_mb = (results["machine"]["memory_gib"] or 0) * 1024
-        add(f"a corpus of {extrapolated['blocks']:,} blocks trains within this machine's memory (extrapolated from "
-            f"{' and '.join(extrapolated['from'])})",
+        add(f"a corpus of {extrapolated['blocks']:,} blocks trains within this machine's memory (default --min-count, "
+            f"the label set growing with the copies; extrapolated from {' and '.join(extrapolated['from'])})",
             f"about {extrapolated['peak_rss_mb']:,} MB peak and {extrapolated['wall_s'] / 60:.0f} min "
             f"(time ~ size^{extrapolated['exponent_wall']}); {memory_mb:,.0f} MB installed",
             extrapolated["peak_rss_mb"] < memory_mb)
@@ -551,6 +595,15 @@ def targets(results: dict) -> list[dict]:
             add(f"evaluate on a large corpus ({e['examples']:,} examples): default flags no slower than --jobs 1 "
                 f"(workers from {e['parallel_from']:,} texts)",
                 f"{e['default_s']:.1f} s default vs {e['jobs1_s']:.1f} s --jobs 1 ({e['speed_up']:.2f}x)", e["speed_up"] >= 0.95)
+        a = batch_results.get("annotate")
+        if a:
+            growth = a["memory"][list(a["memory"])[-1]]["peak_rss_mb_all"] / a["memory"]["1x"]["peak_rss_mb_all"]
+            add(f"annotate --jsonl on many drafts ({a['drafts']:,}, {a['mb']} MB): every core by default, same output, "
+                "memory flat (1x and 10x within 10%)",
+                f"{a['default_s']:.1f} s default vs {a['jobs1_s']:.1f} s --jobs 1 ({a['speed_up']:.2f}x); identical: "
+                f"{'yes' if a['identical_output'] else 'NO'}; peak RSS " + " vs ".join(
+                    f"{m['peak_rss_mb_all']:.0f} MB ({m['drafts']:,} drafts)" for m in a["memory"].values())
+                + f": {growth:.2f}x", a["speed_up"] >= 1.2 and a["identical_output"] and growth <= 1.10)
         dask = batch_results["dask"]
         if "skipped" not in dask:
             add("the same output on a local Dask cluster of two workers",
@@ -629,6 +682,13 @@ def markdown(results: dict, json_name: str | None) -> str:
                   f"{' and '.join(extrapolated['from'])} runs; not measured): about {extrapolated['wall_s'] / 60:.0f} min "
                   f"(time ~ size^{extrapolated['exponent_wall']} between those two runs) and {extrapolated['peak_rss_mb']:,} MB "
                   f"peak RSS ({extrapolated['rss_mb_per_1000_blocks']} MB per 1,000 blocks)."]
+    large = training.get("large")
+    if large:
+        lines += ["", f"Measured at x{large['scale'][1:]} ({large['blocks']:,} blocks, the same {large['n_tags']} tags as "
+                  f"`ours` above), `{large['command']}`: {large['wall_s'] / 60:.1f} min wall, peak RSS "
+                  f"{large['peak_rss_mb_all']:,.0f} MB summed over its {large['processes']} processes (the command "
+                  f"{large['peak_rss_mb']:,.0f} MB, the rest its fitting processes, polled every 50 ms); held-out "
+                  f"top-1 {large['held_out']['top1_accuracy']}, macro-F1 {large['held_out']['macro_f1']}."]
     if results.get("batch"):
         lines += batch_markdown(results["batch"], m)
     lines += ["", "## Server on loopback", ""]
@@ -697,6 +757,20 @@ def batch_markdown(b: dict, machine_info: dict) -> list[str]:
         lines += ["", f"`evaluate` on {e['examples']:,} labelled examples (the largest training scale-up), "
                   f"`{e['command']}`: {e['default_s']} s with default flags, {e['jobs1_s']} s with `--jobs 1` "
                   f"({e['speed_up']}x)."]
+    a = b.get("annotate")
+    if a:
+        lines += ["", f"`annotate --jsonl` on {a['drafts']:,} drafts ({a['mb']} MB; `{a['drafts_command']}`: the corpus's "
+                  f"posts without their tag lines), `{a['command']}`: {a['default_s']} s with default flags (workers from "
+                  f"{a['parallel_from_mb']:g} MB), {a['jobs1_s']} s with `--jobs 1` ({a['speed_up']}x, median of "
+                  f"{a['rounds']}, alternated; {a['drafts_per_s']} drafts/s); output "
+                  f"{'identical' if a['identical_output'] else 'DIFFERENT'}. Peak RSS of all processes: "
+                  + ", ".join(f"{m['peak_rss_mb_all']:.0f} MB at {label} ({m['drafts']:,} drafts)"
+                              for label, m in a["memory"].items()) + ".",
+                  "", "Where worker processes pay for `annotate --jsonl` (`--jobs 1` against `--jobs 2`, median of "
+                  f"{a['rounds']}, alternated):", "", "| drafts | MB | --jobs 1 s | --jobs 2 s | speed-up |",
+                  "|---|---|---|---|---|"]
+        lines += [f"| {r['drafts']:,} | {r['mb']} | {r['jobs1_s']} | {r['jobs2_s']} | {r['speed_up']}x |"
+                  for r in a["break_even"]]
     d = b["dask"]
     if "skipped" in d:
         lines += ["", f"Dask: not measured ({d['skipped']})."]
@@ -729,6 +803,9 @@ def main(argv=None) -> int:
     parser.add_argument("--memory-factor", type=int, default=10, help="the large archive for the memory check, "
                                                                        "times --batch-lines (default %(default)s)")
     parser.add_argument("--no-batch", action="store_true", help="skip the batch measures (bench/batch.py)")
+    parser.add_argument("--large-training", type=int, default=0, metavar="SCALE",
+                        help="also train once on the corpus scaled up SCALE times, the same tags (80: about "
+                             "100,000 blocks; off by default)")
     args = parser.parse_args(argv)
     if args.quick:
         args.scales, args.rounds, args.server_rounds, args.duration, args.singles = "1", 1, 1, 3, 200
@@ -757,6 +834,9 @@ def main(argv=None) -> int:
 
         say("training (ours and baseline) at every scale")
         results["training"] = training_at(scales, corpora, work)
+        if args.large_training:
+            say(f"training at x{args.large_training} (--large-training; about half an hour at x80)")
+            results["training"]["large"] = large_training(examples, args.large_training, work)
 
         if not args.no_batch:
             import batch

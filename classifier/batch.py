@@ -42,6 +42,10 @@ DASK_CONNECT_TIMEOUT = "10s"
 # paragraphs (bench/RESULTS.md, "where worker processes pay").
 PARALLEL_MIN_BYTES = 7_000_000
 PARALLEL_MIN_CHUNKS = 32
+# The same for ``annotate --jsonl`` (draft posts, one a line; about 200 of the corpus's posts): a
+# byte of a draft costs more than a byte of a paragraph, since each of its paragraphs is scored
+# about three times, and two workers paid from there (bench/RESULTS.md, annotate).
+ANNOTATE_PARALLEL_MIN_BYTES = 1_000_000
 # Texts evaluate scores in parallel by default (the corpus is in memory: its size is known). Its
 # workers start once the corpus is read and the model loaded; at 12,650 blocks a second process
 # already took a tenth off the whole command.
@@ -96,11 +100,13 @@ def is_parallel(jobs: int | None = 1, dask_scheduler: str | None = None, n_texts
     return n > 1
 
 
-def auto_start(jobs: int | None, dask_scheduler: str | None, size: int | None) -> int | None:
+def auto_start(jobs: int | None, dask_scheduler: str | None, size: int | None,
+               min_bytes: int | None = None) -> int | None:
     """After how many chunks scored here to start the workers: 0 at once, None never.
 
     ``size``: the input's size in bytes when it is a regular file, else None (a stream: start
-    once ``PARALLEL_MIN_CHUNKS`` chunks have been read and more follow).
+    once ``PARALLEL_MIN_CHUNKS`` chunks have been read and more follow). ``min_bytes``: the size
+    of a file from which workers pay (default ``PARALLEL_MIN_BYTES``, paragraphs for suggest).
     """
     if dask_scheduler:
         return 0
@@ -110,7 +116,7 @@ def auto_start(jobs: int | None, dask_scheduler: str | None, size: int | None) -
         return 0
     if size is None:
         return PARALLEL_MIN_CHUNKS
-    return 0 if size >= PARALLEL_MIN_BYTES else None
+    return 0 if size >= (PARALLEL_MIN_BYTES if min_bytes is None else min_bytes) else None
 
 
 # --------------------------------------------------------------------------------------------

@@ -29,6 +29,9 @@ MIN_COUNT = 10
 # small enough that the first results come quickly and memory in flight stays small. The CLI,
 # evaluation and parallel workers all use it.
 BATCH_SIZE = 1024
+# Drafts per chunk for ``annotate --jsonl``: a draft post is some twenty paragraphs, each scored
+# about three times (as a unit of the topic cue, in its block, in the whole post).
+ANNOTATE_BATCH_SIZE = 16
 # Share of posts that training holds out to score the model it writes.
 HOLDOUT = 0.2
 SEED = 0

@@ -6,6 +6,11 @@ import json
 from typing import Sequence
 
 
+# json.dumps(value, ensure_ascii=False) builds a new encoder on every call (a non-default option),
+# which costs more than encoding a short id: one encoder, made once, writes the same text.
+_to_json = json.JSONEncoder(ensure_ascii=False).encode
+
+
 class BadLine(ValueError):
     """An input line that is not a paragraph or a JSON object with a string ``text``."""
 
@@ -30,7 +35,7 @@ def format_suggestions(records: Sequence[tuple[int, object, str]], results: Sequ
         record = {"line": number, **answer}
         if identifier is not None:
             record = {"id": identifier, **record}
-        out.append(json.dumps(record, ensure_ascii=False))
+        out.append(_to_json(record))
     out.append("")
     return "\n".join(out)
 
@@ -60,28 +65,19 @@ def suggestions_json(model, records: Sequence[tuple[int, object, str]], texts: l
     does it, but on the chunk's arrays rather than text by text, and each line joined from pieces
     written once per tag, where ``suggest`` builds a dict per tag and ``json.dumps`` walks it
     again. A test holds the two equal on the corpus for several k and thresholds."""
-    import numpy as np
+    from .scorer import ranked_kept
 
     probabilities, kept = model.decide(texts, k, threshold)
     pieces = _tag_pieces(model)
     lists = []
     for columns in (model.linear_columns_, model.post_columns_):
-        columns = np.asarray(columns, dtype=np.intp)
-        if not len(columns):
-            lists.append([[] for _ in records])
-            continue
-        # best first within the list, ties in column order: ``HashtagModel._items``
-        ranked = columns[np.argsort(-probabilities[:, columns], axis=1, kind="stable")]
-        rows, places = np.nonzero(np.take_along_axis(kept, ranked, axis=1))
-        tags = ranked[rows, places].tolist()
-        scores = np.round(probabilities[rows, ranked[rows, places]], 4).tolist()
+        tags, scores, ends = ranked_kept(probabilities, kept, columns)
         # float.__repr__ is what json.dumps writes for a finite float
         items = [pieces[j] + repr(score) + "}" for j, score in zip(tags, scores)]
-        ends = np.cumsum(np.bincount(rows, minlength=len(records))).tolist()
-        lists.append([", ".join(items[start:end]) for start, end in zip([0] + ends[:-1], ends)])
+        lists.append([", ".join(items[start:end]) for start, end in zip([0, *ends[:-1]], ends)])
     out = []
     for (number, identifier, _), block, post in zip(records, *lists):
-        head = "{" if identifier is None else '{"id": ' + json.dumps(identifier, ensure_ascii=False) + ", "
+        head = "{" if identifier is None else '{"id": ' + _to_json(identifier) + ", "
         out.append(f'{head}"line": {number}, "tags": [{block}], "post_tags": [{post}]}}')
     out.append("")
     return "\n".join(out)

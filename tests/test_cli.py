@@ -362,3 +362,63 @@ def test_the_default_model_is_trained_when_missing_or_of_an_older_format(tmp_pat
     common.ensure_default_model(str(other))  # never another folder
     assert trained == [default, default]
     assert f"has format {MODEL_FORMAT - 1}, this code reads format {MODEL_FORMAT}" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------------------------
+# annotate --jsonl: many drafts, in one process or many
+
+def _drafts_file(path, drafts, ids=True):
+    lines = [json.dumps({"id": f"d{n}", "text": d} if ids else {"text": d}, ensure_ascii=False) for n, d in enumerate(drafts)]
+    path.write_text("\n".join(lines[:2] + [""] + lines[2:]) + "\n", encoding="utf-8")  # a blank line is skipped
+    return path
+
+
+def test_annotate_jsonl_gives_each_draft_what_annotate_json_gives_it_in_one_process_or_two(
+        bundled_model_dir, tmp_path, capsys, monkeypatch):
+    from classifier import batch
+
+    drafts = [make_draft(SWAP, NATO), make_draft(NATO, blank=True), make_draft(SWAP), "#対中露戦\n",
+              make_draft(NATO, SWAP) + "#反ロシア\n"]
+    path = _drafts_file(tmp_path / "drafts.jsonl", drafts)
+    base = ["annotate", "--model", str(bundled_model_dir), "--jsonl", str(path), "--batch-size", "2"]
+    assert main(base + ["--jobs", "1"]) == 0
+    one = capsys.readouterr().out
+    records = [json.loads(line) for line in one.splitlines()]
+    assert [(r["id"], r["line"]) for r in records] == [("d0", 1), ("d1", 2), ("d2", 4), ("d3", 5), ("d4", 6)]
+    for draft, record in zip(drafts, records):
+        single = tmp_path / "single.txt"
+        single.write_text(draft, encoding="utf-8")
+        assert main(["annotate", "--model", str(bundled_model_dir), "--json", str(single)]) == 0
+        assert {k: v for k, v in record.items() if k not in ("id", "line")} == json.loads(capsys.readouterr().out)
+    assert records[3]["blocks"] == [] and records[4]["post_tag_lines"] == ["#反ロシア"]
+    monkeypatch.setattr(batch, "usable_cores", lambda: 2)
+    assert main(base + ["--jobs", "2", "--progress"]) == 0
+    output = capsys.readouterr()
+    assert output.out == one and re.search(r"^5 drafts in \d+ s, [\d,]+/s$", output.err, re.M), output.err
+    monkeypatch.setattr(batch, "ANNOTATE_PARALLEL_MIN_BYTES", path.stat().st_size)
+    started = []
+    workers = batch._workers
+    monkeypatch.setattr(batch, "_workers", lambda *args: started.append(args[1]) or workers(*args))
+    assert main(base) == 0  # as large as the limit: workers by default
+    assert capsys.readouterr().out == one and started == [None]
+
+
+@pytest.mark.parametrize("line, message", [
+    ("not json", ":2: invalid JSON"),
+    ('{"id": 1}', ":2: a JSON input line needs a string 'text'"),
+    ('{"text": "#NATO(要約)\\nNATOは会合を開いた。"}', ":2: the draft's line 1: a tag line closes a block"),
+])
+def test_annotate_jsonl_stops_at_a_bad_line_naming_it(bundled_model_dir, tmp_path, line, message):
+    path = tmp_path / "drafts.jsonl"
+    path.write_text(json.dumps({"text": make_draft(SWAP)}, ensure_ascii=False) + "\n" + line + "\n", encoding="utf-8")
+    result = run("-m", "classifier", "annotate", "--model", str(bundled_model_dir), "--jsonl", str(path))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.startswith(f"error: {path}{message}"), result.stderr
+    assert result.stdout == ""  # nothing of a chunk with a bad line is printed
+
+
+def test_annotate_one_draft_refuses_the_options_of_many(bundled_model_dir, tmp_path, capsys):
+    draft = tmp_path / "draft.txt"
+    draft.write_text(make_draft(SWAP), encoding="utf-8")
+    assert main(["annotate", "--model", str(bundled_model_dir), str(draft), "--jobs", "2"]) == 2
+    assert "use them with --jsonl" in capsys.readouterr().err

@@ -22,33 +22,42 @@ def run_suggest(args) -> int:
     (``batch.auto_start``) or ``--jobs`` asks: each chunk's lines are parsed, scored and written
     out as JSON by whoever scores it, so this process reads lines and writes text.
     """
-    from ..batch import auto_start, map_ordered, start_workers
+    from .. import batch
     from ..suggest_lines import suggest_lines
+
+    options = {"k": args.k, "threshold": args.threshold, "explain": args.explain}
+    return _stream_lines(args, suggest_lines, options, "paragraphs", config.BATCH_SIZE, batch.PARALLEL_MIN_BYTES)
+
+
+def _stream_lines(args, function, options: dict, what: str, chunk_size: int, parallel_min_bytes: int) -> int:
+    """``function(model, first line number, lines, options)`` -> (text, count, error) over the
+    input's chunks of lines, in this process or in workers (``batch.map_ordered``), each chunk's
+    text written out in input order as it is done."""
+    from ..batch import auto_start, map_ordered, start_workers
     from ..progress import Progress, file_size_and_position
 
     args.model = args.model or str(model_in_use())
     with open_input(args.input) as stream:
         total, position = file_size_and_position(stream)
-        start = auto_start(args.jobs, args.dask_scheduler, total)
+        start = auto_start(args.jobs, args.dask_scheduler, total, parallel_min_bytes)
         if start == 0 and not args.dask_scheduler:
-            # Workers import scikit-learn and load the model on the other cores while this
+            # Workers import what scoring needs and load the model on the other cores while this
             # process does the same, rather than after it (a second saved on 2 cores).
             start_workers(args.jobs, args.model)
         from ..persist import load_model
 
         ensure_default_model(args.model)
         model, _ = load_model(args.model)
-        model.suggest(["確認"], k=args.k, threshold=args.threshold)  # a bad --k or --threshold: exit 2 now
-        options = {"k": args.k, "threshold": args.threshold, "explain": args.explain}
-        size = args.batch_size or config.BATCH_SIZE
-        progress = Progress("paragraphs", total, enabled=args.progress)
+        model.suggest(["確認"], k=args.k, threshold=options.get("threshold"))  # a bad --k or --threshold: exit 2 now
+        progress = Progress(what, total, enabled=args.progress)
         read_up_to = deque()  # the input's position after each chunk in flight, for the progress
-        for text, count, error in map_ordered(suggest_lines, _line_chunks(stream, size, options, position, read_up_to),
-                                              model, jobs=args.jobs, dask_scheduler=args.dask_scheduler,
-                                              model_dir=args.model, start_after=start, keep_workers=False):
+        chunks = _line_chunks(stream, args.batch_size or chunk_size, options, position, read_up_to)
+        for text, count, error in map_ordered(function, chunks, model, jobs=args.jobs,
+                                              dask_scheduler=args.dask_scheduler, model_dir=args.model,
+                                              start_after=start, keep_workers=False):
             if error:
                 raise CorpusError(stream.name, *error)
-            _write_suggestions(text)
+            _write_chunk(text)
             progress.update(count, read_up_to.popleft())
         progress.close()
     return 0
@@ -66,14 +75,24 @@ def _line_chunks(stream, size: int, options: dict, position, read_up_to):
         first += len(lines)
 
 
-def _write_suggestions(text: str) -> None:
+def _write_chunk(text: str) -> None:
     """A chunk's JSON Lines, flushed: a reader downstream gets each chunk as it is done."""
     sys.stdout.write(text)
     sys.stdout.flush()
 
 
 def run_annotate(args) -> int:
-    """A draft post in (blog format), the post with drafted tag lines out (or, with --json, its blocks)."""
+    """A draft post in (blog format), the post with drafted tag lines out (or, with --json, its
+    blocks); with --jsonl, many drafts, one a line, annotated in input order like ``suggest``."""
+    if args.jsonl:
+        from .. import batch
+        from ..annotate_lines import annotate_lines
+
+        return _stream_lines(args, annotate_lines, {"k": args.k}, "drafts", config.ANNOTATE_BATCH_SIZE,
+                             batch.ANNOTATE_PARALLEL_MIN_BYTES)
+    if args.jobs is not None or args.dask_scheduler or args.progress:
+        # One draft is one post (a tenth of a second): only many drafts are shared out.
+        raise ValueError("--jobs, --dask-scheduler and --progress are for many drafts: use them with --jsonl")
     from ..annotate import annotate
     from ..persist import load_model
 
@@ -112,6 +131,12 @@ def add_annotate_command(commands) -> None:
     annotate.add_argument("input", nargs="?", help="a file, or - for standard input (default)")
     annotate.add_argument("--model", help="model folder (default: models/current when promoted, else models/default)")
     annotate.add_argument("--k", type=int, help="at most this many tags per block (default: the model's)")
-    annotate.add_argument("--json", action="store_true", help="print the blocks, their ranked tags, the post tags "
-                                                              "and the drafted lines as JSON")
+    form = annotate.add_mutually_exclusive_group()
+    form.add_argument("--json", action="store_true", help="print the blocks, their ranked tags, the post tags "
+                                                          "and the drafted lines as JSON")
+    form.add_argument("--jsonl", action="store_true", help="many drafts: JSON Lines in, one {\"id\"?, \"text\"} a "
+                                                           "draft, and one line of that JSON out for each, in input order")
+    annotate.add_argument("--batch-size", type=int, help=argparse.SUPPRESS)
+    add_parallel_arguments(annotate)
+    add_progress_argument(annotate)
     annotate.set_defaults(run=run_annotate)

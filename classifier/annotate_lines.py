@@ -1,0 +1,44 @@
+"""The annotate command's chunk for many drafts: JSON Lines in (one draft post a line, as
+``{"id"?, "text"}``), JSON Lines out (one annotated draft a line). A chunk is what one process
+(this one or a worker) does, as ``suggest_lines`` is for paragraphs."""
+from __future__ import annotations
+
+import json
+from typing import Sequence
+
+from .annotate import annotate
+
+
+def parse_draft_line(line: str) -> tuple[object, str]:
+    """(id, draft) of one non-blank input line; ValueError saying what is wrong with it."""
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"invalid JSON: {error.msg} (a draft a line, as {{\"text\": \"…\"}})") from None
+    if not isinstance(record, dict) or not isinstance(record.get("text"), str):
+        raise ValueError("a JSON input line needs a string 'text' (the draft post, its lines joined with \\n)")
+    return record.get("id"), record["text"]
+
+
+def annotate_lines(model, first: int, lines: Sequence[str], options: dict) -> tuple[str, int, tuple | None]:
+    """What ``python -m classifier annotate --jsonl`` prints for ``lines`` (the first numbered
+    ``first``): (the output text, the number of drafts, None), or ("", 0, (number, message)) when
+    a line is bad or holds a draft the blog format cannot read: nothing of that chunk is printed."""
+    out = []
+    for number, line in enumerate(lines, first):
+        if not line.strip():
+            continue
+        try:
+            identifier, text = parse_draft_line(line)
+            draft = annotate(model, text, k=options.get("k"))
+        except ValueError as error:
+            # read_draft names the draft's own line ("line 3: …"): say it is the draft's
+            message = str(error)
+            return "", 0, (number, f"the draft's {message}" if message.startswith("line ") else message)
+        record = {"line": number, **draft.to_json()}
+        if identifier is not None:
+            record = {"id": identifier, **record}
+        out.append(json.dumps(record, ensure_ascii=False))
+    if not out:
+        return "", 0, None
+    return "\n".join(out) + "\n", len(out), None
