@@ -7,17 +7,7 @@ import json
 from typing import Sequence
 
 from .annotate import annotate
-
-
-def parse_draft_line(line: str) -> tuple[object, str]:
-    """(id, draft) of one non-blank input line; ValueError saying what is wrong with it."""
-    try:
-        record = json.loads(line)
-    except json.JSONDecodeError as error:
-        raise ValueError(f"invalid JSON: {error.msg} (a draft a line, as {{\"text\": \"…\"}})") from None
-    if not isinstance(record, dict) or not isinstance(record.get("text"), str):
-        raise ValueError("a JSON input line needs a string 'text' (the draft post, its lines joined with \\n)")
-    return record.get("id"), record["text"]
+from .suggest_lines import parse_record
 
 
 def annotate_lines(model, first: int, lines: Sequence[str], options: dict) -> tuple[str, int, tuple | None]:
@@ -29,7 +19,7 @@ def annotate_lines(model, first: int, lines: Sequence[str], options: dict) -> tu
         if not line.strip():
             continue
         try:
-            identifier, text = parse_draft_line(line)
+            identifier, text = parse_record(line)  # BadLine is a ValueError
             draft = annotate(model, text, k=options.get("k"))
         except ValueError as error:
             # read_draft names the draft's own line ("line 3: …"): say it is the draft's

@@ -16,16 +16,21 @@ class BadLine(ValueError):
 
 
 def parse_line(line: str) -> tuple[object, str]:
-    """(id, text) of one non-blank input line."""
+    """(id, text) of one non-blank input line: a paragraph, or a JSON object."""
     if line.lstrip().startswith("{"):
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise BadLine(f"invalid JSON: {error.msg}") from None
-        if not isinstance(record, dict) or not isinstance(record.get("text"), str):
-            raise BadLine("a JSON input line needs a string 'text'")
-        return record.get("id"), record["text"]
+        return parse_record(line)
     return None, line.rstrip("\n")
+
+
+def parse_record(line: str) -> tuple[object, str]:
+    """(id, text) of a JSON input line, ``{"id"?, "text"}``."""
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as error:
+        raise BadLine(f"invalid JSON: {error.msg}") from None
+    if not isinstance(record, dict) or not isinstance(record.get("text"), str):
+        raise BadLine("a JSON input line needs a string 'text'")
+    return record.get("id"), record["text"]
 
 
 def format_suggestions(records: Sequence[tuple[int, object, str]], results: Sequence[dict]) -> str:
