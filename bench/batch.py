@@ -170,19 +170,22 @@ def startup(model: Path, work: Path, rounds: int) -> dict:
             "not_imported": [m for m in ("sklearn", "flask", "dask", "distributed", "gunicorn") if m not in top]}
 
 
-def break_even(model: Path, work: Path, sizes: list[int], rounds: int) -> list[dict]:
+def break_even(model: Path, work: Path, sizes: list[int], rounds: int, drafts: bool = False) -> list[dict]:
+    """``--jobs 1`` against ``--jobs 2`` on growing inputs, alternated: ``suggest`` on paragraphs,
+    or ``annotate --jsonl`` on drafts."""
+    what = "drafts" if drafts else "paragraphs"
+    command = [PYTHON, "-m", "classifier", *(["annotate", "--jsonl"] if drafts else ["suggest"]), "--model", str(model)]
     rows = []
     for lines in sizes:
-        archive = make_archive(lines, work / f"archive-{lines}.jsonl")
+        archive = make_archive(lines, work / f"{'drafts' if drafts else 'archive'}-{lines}.jsonl", drafts)
         walls = {"1": [], "2": []}
         for round_ in range(rounds):
             for jobs in (("1", "2") if round_ % 2 == 0 else ("2", "1")):
-                walls[jobs].append(run_command([PYTHON, "-m", "classifier", "suggest", "--model", str(model),
-                                                str(archive), "--jobs", jobs])["wall_s"])
+                walls[jobs].append(run_command(command + [str(archive), "--jobs", jobs])["wall_s"])
         one, two = statistics.median(walls["1"]), statistics.median(walls["2"])
-        rows.append({"paragraphs": lines, "mb": round(archive.stat().st_size / 1e6, 2), "jobs1_s": round(one, 2),
+        rows.append({what: lines, "mb": round(archive.stat().st_size / 1e6, 2), "jobs1_s": round(one, 2),
                      "jobs2_s": round(two, 2), "speed_up": round(one / two, 2)})
-        say(f"  break-even {lines}: --jobs 1 {one:.2f} s, --jobs 2 {two:.2f} s")
+        say(f"  break-even {lines} {what}: --jobs 1 {one:.2f} s, --jobs 2 {two:.2f} s")
     return rows
 
 
@@ -203,45 +206,38 @@ def evaluate_large(corpus: Path, model: Path, n_examples: int, rounds: int) -> d
 
 def annotate_large(model: Path, work: Path, drafts: int, memory_factor: int, rounds: int) -> dict:
     """``annotate --jsonl`` on many drafts (the corpus's posts without their tag lines): default
-    flags against ``--jobs 1`` in rounds, the same output; peak memory at 1x and ``memory_factor``x."""
+    flags against ``--jobs 1`` in rounds, the same output; where workers pay; peak memory at 1x
+    and ``memory_factor``x."""
+    from classifier.batch import ANNOTATE_PARALLEL_MIN_BYTES
+
     archive = make_archive(drafts, work / f"drafts-{drafts}.jsonl", drafts=True)
-    base = [PYTHON, "-m", "classifier", "annotate", "--jsonl", "--model", str(model), str(archive)]
-    walls, peaks, outputs = {"default": [], "--jobs 1": []}, {"default": [], "--jobs 1": []}, {}
+    base = [PYTHON, "-m", "classifier", "annotate", "--jsonl", "--model", str(model)]
+    walls, peaks, outputs = {"default": [], "--jobs 1": []}, [], {}
     for round_ in range(rounds):
         for name in (("default", "--jobs 1") if round_ % 2 == 0 else ("--jobs 1", "default")):
             out = work / f"annotated-{name.strip('-').replace(' ', '')}.jsonl"
             with open(out, "wb") as stream:
-                r = run_command(base + (["--jobs", "1"] if name == "--jobs 1" else []), stdout=stream)
+                r = run_command(base + [str(archive)] + (["--jobs", "1"] if name == "--jobs 1" else []), stdout=stream)
             walls[name].append(r["wall_s"])
-            peaks[name].append(r["peak_rss_mb_all"])
+            if name == "default":
+                peaks.append(r["peak_rss_mb_all"])
             outputs[name] = out.read_bytes()
     one, auto = statistics.median(walls["--jobs 1"]), statistics.median(walls["default"])
-    big = make_archive(drafts * memory_factor, work / f"drafts-{drafts * memory_factor}.jsonl", drafts=True)
-    break_even = []
-    for small in (100, 200, 400):
-        path = make_archive(small, work / f"drafts-{small}.jsonl", drafts=True)
-        times = {"1": [], "2": []}
-        for round_ in range(rounds):
-            for jobs in (("1", "2") if round_ % 2 == 0 else ("2", "1")):
-                times[jobs].append(run_command(base[:-1] + [str(path), "--jobs", jobs])["wall_s"])
-        one_s, two_s = statistics.median(times["1"]), statistics.median(times["2"])
-        break_even.append({"drafts": small, "mb": round(path.stat().st_size / 1e6, 2), "jobs1_s": round(one_s, 2),
-                           "jobs2_s": round(two_s, 2), "speed_up": round(one_s / two_s, 2)})
+    rows = break_even(model, work, [100, 200, 400], rounds, drafts=True)
     say(f"  annotate: memory at {memory_factor}x ({drafts * memory_factor} drafts)")
-    large = run_command(base[:-1] + [str(big)])
+    big = make_archive(drafts * memory_factor, work / f"drafts-{drafts * memory_factor}.jsonl", drafts=True)
+    large = run_command(base + [str(big)])
     big.unlink()
-    from classifier.batch import ANNOTATE_PARALLEL_MIN_BYTES
-
     return {"drafts": drafts, "mb": round(archive.stat().st_size / 1e6, 1), "rounds": rounds,
             "parallel_from_mb": ANNOTATE_PARALLEL_MIN_BYTES / 1e6,
             "identical_output": outputs["default"] == outputs["--jobs 1"],
             "default_s": round(auto, 2), "jobs1_s": round(one, 2), "speed_up": round(one / auto, 2),
             "drafts_per_s": round(drafts / auto, 1), "default_s_rounds": walls["default"], "jobs1_s_rounds": walls["--jobs 1"],
-            "peak_rss_mb_all": max(peaks["default"]), "break_even": break_even,
-            "memory": {"1x": {"drafts": drafts, "peak_rss_mb_all": max(peaks["default"])},
+            "break_even": rows,
+            "memory": {"1x": {"drafts": drafts, "peak_rss_mb_all": max(peaks)},
                        f"{memory_factor}x": {"drafts": drafts * memory_factor, "wall_s": large["wall_s"],
                                             "peak_rss_mb_all": large["peak_rss_mb_all"], "processes": large["processes"]}},
-            "command": shown(base).replace(str(archive), "DRAFTS").replace(str(model), "MODEL") + " > out",
+            "command": shown(base + [str(archive)]).replace(str(archive), "DRAFTS").replace(str(model), "MODEL") + " > out",
             "drafts_command": f"python bench/make_archive.py --drafts --lines {drafts} --out DRAFTS"}
 
 

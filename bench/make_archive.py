@@ -20,32 +20,33 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def corpus_paragraphs(data: Path) -> list[str]:
+def corpus_examples(data: Path) -> list:
     sys.path.insert(0, str(ROOT))
     from classifier import load_corpus
 
-    return [line for example in load_corpus([data]) for line in example.text.splitlines() if line.strip()]
+    return load_corpus([data])
+
+
+def corpus_paragraphs(data: Path) -> list[str]:
+    return [line for example in corpus_examples(data) for line in example.text.splitlines() if line.strip()]
 
 
 def corpus_drafts(data: Path) -> list[str]:
     """Each post of the corpus as its paragraphs alone, in order: its blocks without tag lines."""
-    sys.path.insert(0, str(ROOT))
-    from classifier import load_corpus
-
     posts: dict[str, list[str]] = {}
-    for example in load_corpus([data]):
+    for example in corpus_examples(data):
         posts.setdefault(example.group or example.source, []).append(example.text)
     return ["\n".join(blocks) + "\n" for blocks in posts.values()]
 
 
-def write_archive(paragraphs: list[str], lines: int, out: Path, seed: int = 0) -> int:
-    """``lines`` records drawn from ``paragraphs``: every paragraph once per pass, each pass in a
-    new seeded order. Returns the size of the file in bytes."""
+def write_archive(texts: list[str], lines: int, out: Path, seed: int = 0) -> int:
+    """``lines`` records drawn from ``texts``: every text once per pass, each pass in a new
+    seeded order. Returns the size of the file in bytes."""
     rng = random.Random(seed)
     with open(out, "w", encoding="utf-8") as stream:
         number = 0
         while number < lines:
-            order = paragraphs[:]
+            order = texts[:]
             rng.shuffle(order)
             for text in order[:lines - number]:
                 stream.write(json.dumps({"id": f"p{number}", "text": text}, ensure_ascii=False) + "\n")

@@ -114,13 +114,12 @@ class Scoring:
         classes = self.classes_.tolist()
         lists = []
         for columns in (self.linear_columns_, self.post_columns_):
-            tags, scores, ends = ranked_kept(probabilities, kept, columns)
+            tags, scores, bounds = ranked_kept(probabilities, kept, columns)
             items = [{"tag": classes[j], "score": score} for j, score in zip(tags, scores)]
-            rows = [items[start:end] for start, end in zip([0, *ends[:-1]], ends)]
-            for i, row in enumerate(rows if n_terms else ()):
-                for item in row:
-                    item["terms"] = self._terms(X[i], classes.index(item["tag"]), n_terms)
-            lists.append(rows)
+            for i, (start, end) in enumerate(bounds if n_terms else ()):
+                for item, j in zip(items[start:end], tags[start:end]):
+                    item["terms"] = self._terms(X[i], j, n_terms)
+            lists.append([items[start:end] for start, end in bounds])
         return [{"tags": block, "post_tags": post} for block, post in zip(*lists)]
 
     def _terms(self, x, j: int, n: int) -> list[dict]:
@@ -198,19 +197,20 @@ def _plain(value):
     raise TypeError(f"cannot write {type(value).__name__} to JSON")
 
 
-def ranked_kept(probabilities: np.ndarray, kept: np.ndarray, columns) -> tuple[list[int], list[float], list[int]]:
+def ranked_kept(probabilities: np.ndarray, kept: np.ndarray, columns) -> tuple[list[int], list[float], list[tuple]]:
     """The kept tags among ``columns`` of every row, best first (ties in column order), for the
-    whole batch at once: (their columns, their scores rounded to 4 places, where each row's
-    items end), flat lists. Per row, numpy's fixed cost per call would outweigh the work."""
+    whole batch at once: their columns and their scores rounded to 4 places, as flat lists, and
+    each row's (start, end) in them. Per row, numpy's fixed cost per call would outweigh the work."""
     columns = np.asarray(columns, dtype=np.intp)
     n = len(probabilities)
     if not len(columns) or not n:
-        return [], [], [0] * n
+        return [], [], [(0, 0)] * n
     ranked = columns[np.argsort(-probabilities[:, columns], axis=1, kind="stable")]
     rows, places = np.nonzero(np.take_along_axis(kept, ranked, axis=1))
     tags = ranked[rows, places]
     scores = np.round(probabilities[rows, tags], 4).tolist()
-    return tags.tolist(), scores, np.cumsum(np.bincount(rows, minlength=n)).tolist()
+    ends = np.cumsum(np.bincount(rows, minlength=n)).tolist()
+    return tags.tolist(), scores, list(zip([0, *ends[:-1]], ends))
 
 
 def check_options(k, threshold) -> tuple[int, float | None]:

@@ -33,8 +33,9 @@ def parse_record(line: str) -> tuple[object, str]:
     return record.get("id"), record["text"]
 
 
-def format_suggestions(records: Sequence[tuple[int, object, str]], results: Sequence[dict]) -> str:
-    """One JSON object a line: ``{"id"?, "line", "tags", "post_tags"}`` (``model.suggest``'s answer)."""
+def format_records(records: Sequence[tuple[int, object, str]], results: Sequence[dict]) -> str:
+    """One JSON object a line: ``{"id"?, "line", **answer}`` for each record (number, id, text) and
+    its answer (``model.suggest``'s, or an annotated draft's)."""
     out = []
     for (number, identifier, _), answer in zip(records, results):
         record = {"line": number, **answer}
@@ -60,12 +61,12 @@ def suggest_lines(model, first: int, lines: Sequence[str], options: dict) -> tup
         return "", 0, None
     texts = [text for _, _, text in records]
     if options.get("explain"):
-        return format_suggestions(records, model.suggest(texts, **options)), len(records), None
+        return format_records(records, model.suggest(texts, **options)), len(records), None
     return suggestions_json(model, records, texts, options.get("k"), options.get("threshold")), len(records), None
 
 
 def suggestions_json(model, records: Sequence[tuple[int, object, str]], texts: list[str], k, threshold) -> str:
-    """``format_suggestions(records, model.suggest(texts, k, threshold))``, the same text, made
+    """``format_records(records, model.suggest(texts, k, threshold))``, the same text, made
     from ``model.decide`` for the whole chunk at once: each list ranked and rounded as ``suggest``
     does it, but on the chunk's arrays rather than text by text, and each line joined from pieces
     written once per tag, where ``suggest`` builds a dict per tag and ``json.dumps`` walks it
@@ -76,10 +77,10 @@ def suggestions_json(model, records: Sequence[tuple[int, object, str]], texts: l
     pieces = _tag_pieces(model)
     lists = []
     for columns in (model.linear_columns_, model.post_columns_):
-        tags, scores, ends = ranked_kept(probabilities, kept, columns)
+        tags, scores, bounds = ranked_kept(probabilities, kept, columns)
         # float.__repr__ is what json.dumps writes for a finite float
         items = [pieces[j] + repr(score) + "}" for j, score in zip(tags, scores)]
-        lists.append([", ".join(items[start:end]) for start, end in zip([0, *ends[:-1]], ends)])
+        lists.append([", ".join(items[start:end]) for start, end in bounds])
     out = []
     for (number, identifier, _), block, post in zip(records, *lists):
         head = "{" if identifier is None else '{"id": ' + _to_json(identifier) + ", "

@@ -104,7 +104,7 @@ def test_suggestions_json_equals_suggest_then_json_dumps(bundled_model, paragrap
     texts = paragraphs[:300] + EDGE_TEXTS
     ids = [None, "p1", 7, 1.5, -0.0, {"a": ["b", 1]}, "引用「ä」\n\"", [1, None], True]
     records = [(n, ids[n % len(ids)], text) for n, text in enumerate(texts, 1)]
-    expected = suggest_lines.format_suggestions(records, bundled_model.suggest(texts, k=k, threshold=threshold))
+    expected = suggest_lines.format_records(records, bundled_model.suggest(texts, k=k, threshold=threshold))
     assert suggest_lines.suggestions_json(bundled_model, records, texts, k, threshold) == expected
     assert all(json.loads(line)["line"] == n for line, (n, _, _) in zip(expected.splitlines(), records))
 
