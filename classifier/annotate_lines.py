@@ -6,19 +6,20 @@ from __future__ import annotations
 from typing import Sequence
 
 from .annotate import annotate
-from .suggest_lines import format_records, parse_record
+from .suggest_lines import decoded, format_records, parse_record
 
 
-def annotate_lines(model, first: int, lines: Sequence[str], options: dict) -> tuple[str, int, tuple | None]:
+def annotate_lines(model, first: int, lines: Sequence[bytes | str], options: dict) -> tuple[str, int, tuple | None]:
     """What ``python -m classifier annotate --jsonl`` prints for ``lines`` (the first numbered
     ``first``): (the output text, the number of drafts, None), or ("", 0, (number, message)) when
     a line is bad or holds a draft the blog format cannot read: nothing of that chunk is printed."""
     records, answers = [], []
     for number, line in enumerate(lines, first):
-        if not line.strip():
-            continue
         try:
-            identifier, text = parse_record(line)  # BadLine is a ValueError
+            line = decoded(line)  # BadLine is a ValueError
+            if not line.strip():
+                continue
+            identifier, text = parse_record(line)
             answers.append(annotate(model, text, k=options.get("k")).to_json())
         except ValueError as error:
             # read_draft names the draft's own line ("line 3: …"): say it is the draft's

@@ -5,15 +5,18 @@ Texts are cut into chunks and each chunk is scored in worker processes on this m
 input order, and a text's suggestions do not depend on the other texts of its chunk, so the
 output is the single-process output, byte for byte.
 
-- The model travels once per worker, not once per chunk (its pickle is as much work as a chunk):
-  a local worker loads it from its folder (or from a temporary copy of an in-memory model) on
-  its first chunk and keeps it; a Dask cluster gets it scattered to its workers once.
+- The model never travels with a chunk (its pickle is as much work as a chunk). Local workers
+  are forked from this process with the model in memory (``can_fork``: Linux and other POSIX
+  systems, when no other thread runs); where they cannot be, each loads it from its folder (or
+  from a temporary copy of an in-memory model) on its first chunk and keeps it. A Dask cluster
+  gets it scattered to its workers once.
 - At most a few chunks per process are in flight (``map_ordered``): memory stays flat however
   large the archive, and this process reads no further ahead than the workers can take.
-- This process scores chunks only until a worker is up (a short input never waits for one); then
-  it reads the input and writes the output, and the workers, one per core, do the scoring. (When
-  it scored its share as well, its chunks waited on the GIL behind the executor's threads: a
-  whole command took a few percent longer on 2 cores.)
+- The workers, one per core, do the scoring; this process reads the input and writes the output.
+  (When it scored its share as well, its chunks waited on the GIL behind the executor's threads:
+  a whole command took a few percent longer on 2 cores.) Only workers that load the model
+  themselves leave it something to do while they start: it scores chunks until one is up, so a
+  short input never waits for them.
 - ``jobs=None`` (the commands' default) is "decide from the size of the input": one process for a
   small input (no start-up cost for ten lines), every core for a large one (``auto_start``).
 
@@ -25,27 +28,25 @@ from __future__ import annotations
 import argparse
 import contextlib
 import functools
-import json
 import os
 import tempfile
 from collections import deque
-from itertools import islice
+from itertools import count, islice
 from typing import Callable, Iterable, Iterator, Sequence
 
 from .config import BATCH_SIZE
 
 DASK_CONNECT_TIMEOUT = "10s"
 # With --jobs left to its default, worker processes are started for a regular file at least this
-# large (about 33,000 paragraphs of news, 2 s of work in one process), or for a stream once this
-# many chunks have been read and more follow. Each worker loads the model (about half a second:
-# scoring imports no scikit-learn); on 2 cores two workers paid from between 20,000 and 40,000
-# paragraphs (bench/RESULTS.md, "where worker processes pay").
-PARALLEL_MIN_BYTES = 7_000_000
-PARALLEL_MIN_CHUNKS = 32
-# The same for ``annotate --jsonl`` (draft posts, one a line; about 200 of the corpus's posts): a
+# large (about 4,600 paragraphs of news, a second of work in one process), or for a stream once
+# this many chunks have been read and more follow. Forked workers start in milliseconds; on 2 cores
+# two of them paid from about 3,000 paragraphs (bench/RESULTS.md, "where worker processes pay").
+PARALLEL_MIN_BYTES = 1_000_000
+PARALLEL_MIN_CHUNKS = 4
+# The same for ``annotate --jsonl`` (draft posts, one a line; about 50 of the corpus's posts): a
 # byte of a draft costs more than a byte of a paragraph, since each of its paragraphs is scored
 # about three times, and two workers paid from there (bench/RESULTS.md, annotate).
-ANNOTATE_PARALLEL_MIN_BYTES = 1_000_000
+ANNOTATE_PARALLEL_MIN_BYTES = 250_000
 # Texts evaluate scores in parallel by default (the corpus is in memory: its size is known). Its
 # workers start once the corpus is read and the model loaded; at 12,650 blocks a second process
 # already took a tenth off the whole command.
@@ -261,6 +262,10 @@ def _workers(model, jobs: int | None, dask_scheduler: str | None, model_dir, kee
         finally:
             client.close()
         return
+    if can_fork():
+        with _forked_workers(model, processes(jobs)) as workers:
+            yield workers
+        return
     from joblib.externals.loky import get_reusable_executor
 
     # A worker per core: once they are up, this process only reads the input and writes the
@@ -284,7 +289,7 @@ def _workers(model, jobs: int | None, dask_scheduler: str | None, model_dir, kee
             handle = ("folder", folder, read_metadata(folder).get("artifact_sha256"))
         executor = get_reusable_executor(max_workers=n_workers, timeout=60)
         # each worker loads the model before it is given any chunk
-        started = _started.pop(handle, None) or [executor.submit(_run, handle, _ready, ()) for _ in range(n_workers)]
+        started = [executor.submit(_run, handle, _ready, ()) for _ in range(n_workers)]
 
         def submit(function, task):
             return executor.submit(_run, handle, function, task)
@@ -299,27 +304,44 @@ def _workers(model, jobs: int | None, dask_scheduler: str | None, model_dir, kee
             executor.shutdown(wait=False, kill_workers=True)
 
 
-_started: dict = {}  # handle -> the futures of the workers' model loads, from start_workers
+def can_fork() -> bool:
+    """Whether local workers can be forked from this process: the platform forks, and no other
+    Python thread runs (one could hold a lock that the forked copy would wait on for ever). The
+    native thread pools of NumPy's BLAS re-create themselves in a forked child."""
+    import multiprocessing
+    import threading
+
+    return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
 
 
-def start_workers(jobs: int | None, model_dir) -> None:
-    """Start the local workers of a coming ``map_ordered`` now, before this process has imported
-    scikit-learn: they import it and load the model from ``model_dir`` meanwhile. Nothing
-    happens when the folder has no model yet (the run itself then says so, or trains it)."""
-    n_workers = processes(jobs)
-    folder = os.path.realpath(model_dir)
+_inherited: dict[int, object] = {}  # the models of the runs in progress, for the workers forked from this process
+_run_numbers = count()
+
+
+@contextlib.contextmanager
+def _forked_workers(model, n_workers: int):
+    """Workers forked from this process, which start with the model and the imports scoring needs
+    already in memory: a fork takes milliseconds, where a fresh interpreter takes about half a
+    second to import them and load the model. The pool forks all its workers on the first
+    submit, before it starts its own thread."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    key = next(_run_numbers)
+    _inherited[key] = model
+    executor = ProcessPoolExecutor(n_workers, mp_context=multiprocessing.get_context("fork"))
     try:
-        with open(os.path.join(folder, "metadata.json"), encoding="utf-8") as stream:
-            sha256 = json.load(stream).get("artifact_sha256")
-    except (OSError, ValueError, AttributeError):
-        return
-    if n_workers < 1 or not sha256:
-        return
-    from joblib.externals.loky import get_reusable_executor
+        def submit(function, task):
+            return executor.submit(_run_inherited, key, function, task)
 
-    handle = ("folder", folder, sha256)
-    executor = get_reusable_executor(max_workers=n_workers, timeout=60)
-    _started[handle] = [executor.submit(_run, handle, _ready, ()) for _ in range(n_workers)]
+        yield submit, lambda: True, n_workers, False
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)
+        _inherited.pop(key, None)
+
+
+def _run_inherited(key: int, function, task):
+    return function(_inherited[key], *task)
 
 
 def _dask_client(address: str):

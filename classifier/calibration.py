@@ -7,7 +7,6 @@ scores; so the sigmoid is fitted here, with scikit-learn's ``LogisticRegression`
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import expit
 
 from .metrics import LEARNING_GRID, f1_by_threshold, micro_f1_by_threshold
 
@@ -31,7 +30,14 @@ def platt_columns(decision: np.ndarray, Y: np.ndarray) -> np.ndarray:
 def apply_sigmoids(decision: np.ndarray, sigmoids: np.ndarray) -> np.ndarray:
     scaled = decision * sigmoids[:, 0]  # float64, as the sigmoids
     scaled += sigmoids[:, 1]
-    return expit(scaled, out=scaled)
+    # 1 / (1 + exp(-x)) in NumPy, in place. SciPy's expit computes the same (within a unit in
+    # the last place), but importing scipy.special takes a sixth of a second, a third of what a
+    # scoring command needs before it can start.
+    np.negative(scaled, out=scaled)
+    with np.errstate(over="ignore"):  # exp(800) is inf, and 1 / inf is the 0 wanted
+        np.exp(scaled, out=scaled)
+    scaled += 1.0
+    return np.reciprocal(scaled, out=scaled)
 
 
 def logit(probabilities: np.ndarray) -> np.ndarray:

@@ -16,7 +16,10 @@ from scipy import sparse
 def transform(tokenizer, vocabulary: dict[str, int], idf: np.ndarray, sublinear_tf: bool, texts: list[str]):
     """The TF-IDF rows of ``texts`` from the fitted pipeline's state: its tokenizer (analyzer),
     vocabulary and idf (``HashtagModel.build_features``: float32 counts, l2 rows)."""
-    counts = count_features(vocabulary, tokenizer.feature_lists(texts), np.float32)
+    if tuple(tokenizer.ngram_range) == (1, 1):
+        counts = count_tokens(vocabulary, tokenizer.token_strings(texts), np.float32)
+    else:
+        counts = count_features(vocabulary, tokenizer.feature_lists(texts), np.float32)
     return tfidf_weights(counts, idf, sublinear_tf)
 
 
@@ -26,14 +29,28 @@ def count_features(vocabulary: dict[str, int], feature_lists: list[list[str]], d
     One dict lookup per feature for the whole batch (``map`` runs the loop in C); SciPy sums the
     duplicates and sorts the indices, which gives the canonical matrix scikit-learn builds.
     """
-    flat = list(chain.from_iterable(feature_lists))
+    return _count_matrix(vocabulary, list(chain.from_iterable(feature_lists)),
+                         [len(features) for features in feature_lists], dtype)
+
+
+def count_tokens(vocabulary: dict[str, int], token_strings: list[str], dtype=np.float64):
+    """``count_features`` of each text's tokens given as one string, separated by single spaces
+    (``Tokenizer.token_strings``), without a list per text: the batch's strings are joined and
+    split once. A text with s spaces gives s + 1 pieces, in order; an empty text gives one empty
+    piece, which no vocabulary holds."""
+    flat = " ".join(token_strings).split(" ")
+    return _count_matrix(vocabulary, flat, [tokens.count(" ") + 1 for tokens in token_strings], dtype)
+
+
+def _count_matrix(vocabulary: dict[str, int], flat: list[str], lengths: list[int], dtype):
+    """The count matrix of the features ``flat``, the first ``lengths[0]`` of them the first row's."""
     columns = np.fromiter(map(vocabulary.get, flat, repeat(-1)), dtype=np.int32, count=len(flat))
-    rows = np.repeat(np.arange(len(feature_lists), dtype=np.int32), [len(features) for features in feature_lists])
+    rows = np.repeat(np.arange(len(lengths), dtype=np.int32), lengths)
     known = columns >= 0
-    indptr = np.zeros(len(feature_lists) + 1, dtype=np.int32)
-    np.cumsum(np.bincount(rows[known], minlength=len(feature_lists)), out=indptr[1:])
+    indptr = np.zeros(len(lengths) + 1, dtype=np.int32)
+    np.cumsum(np.bincount(rows[known], minlength=len(lengths)), out=indptr[1:])
     matrix = sparse.csr_matrix((np.ones(int(known.sum()), dtype=dtype), columns[known], indptr),
-                               shape=(len(feature_lists), len(vocabulary)))
+                               shape=(len(lengths), len(vocabulary)))
     matrix.sum_duplicates()
     return matrix
 

@@ -96,7 +96,13 @@ class Scoring:
 
     def _derived_post_scores(self, linear_probabilities: np.ndarray) -> np.ndarray:
         """For each post tag, the best block tag's probability times P(post tag | block tag)."""
-        return (linear_probabilities[:, :, None] * self.post_given_block_[None]).max(axis=1)
+        # A running maximum over the block tags: the same products and maximum as one
+        # (texts x block tags x post tags) array, without building it.
+        given = self.post_given_block_
+        best = linear_probabilities[:, :1] * given[0]
+        for column in range(1, given.shape[0]):
+            np.maximum(best, linear_probabilities[:, column:column + 1] * given[column], out=best)
+        return best
 
     def suggest(self, texts: Sequence[str], k: int | None = None, threshold: float | None = None,
                 explain: bool | int = False) -> list[dict]:

@@ -1,9 +1,15 @@
 """The suggest command's chunk: lines of input in (paragraphs, or JSON objects with ``text``),
-lines of JSON out, one per paragraph. A chunk is what one process (this one or a worker) does."""
+lines of JSON out, one per paragraph. A chunk is what one process (this one or a worker) does.
+
+Lines may come as the file's bytes: they are decoded here, in the process that scores them, so
+the process that reads the input does no per-line work but cut it into chunks.
+"""
 from __future__ import annotations
 
 import json
 from typing import Sequence
+
+from .corpus.base import parse_json, undecodable_message
 
 
 # json.dumps(value, ensure_ascii=False) builds a new encoder on every call (a non-default option),
@@ -12,7 +18,17 @@ _to_json = json.JSONEncoder(ensure_ascii=False).encode
 
 
 class BadLine(ValueError):
-    """An input line that is not a paragraph or a JSON object with a string ``text``."""
+    """An input line that is not UTF-8, a paragraph or a JSON object with a string ``text``."""
+
+
+def decoded(line: bytes | str) -> str:
+    """An input line as text: bytes are decoded from UTF-8."""
+    if isinstance(line, str):
+        return line
+    try:
+        return line.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise BadLine(undecodable_message(line, error.start)) from None
 
 
 def parse_line(line: str) -> tuple[object, str]:
@@ -25,9 +41,9 @@ def parse_line(line: str) -> tuple[object, str]:
 def parse_record(line: str) -> tuple[object, str]:
     """(id, text) of a JSON input line, ``{"id"?, "text"}``."""
     try:
-        record = json.loads(line)
-    except json.JSONDecodeError as error:
-        raise BadLine(f"invalid JSON: {error.msg}") from None
+        record = parse_json(line)
+    except ValueError as error:
+        raise BadLine(f"invalid JSON: {error}") from None
     if not isinstance(record, dict) or not isinstance(record.get("text"), str):
         raise BadLine("a JSON input line needs a string 'text'")
     return record.get("id"), record["text"]
@@ -46,17 +62,18 @@ def format_records(records: Sequence[tuple[int, object, str]], results: Sequence
     return "\n".join(out)
 
 
-def suggest_lines(model, first: int, lines: Sequence[str], options: dict) -> tuple[str, int, tuple | None]:
+def suggest_lines(model, first: int, lines: Sequence[bytes | str], options: dict) -> tuple[str, int, tuple | None]:
     """What ``python -m classifier suggest`` prints for ``lines`` (the first numbered ``first``):
     (the output text, the number of records, None), or ("", 0, (number, message)) when a line is
     bad: nothing of a chunk with a bad line is printed, in one process or many."""
     records = []
     for number, line in enumerate(lines, first):
-        if line.strip():
-            try:
+        try:
+            line = decoded(line)
+            if line.strip():
                 records.append((number, *parse_line(line)))
-            except BadLine as error:
-                return "", 0, (number, str(error))
+        except BadLine as error:
+            return "", 0, (number, str(error))
     if not records:
         return "", 0, None
     texts = [text for _, _, text in records]

@@ -19,7 +19,10 @@ def paragraphs():
 # --------------------------------------------------------------------------------------------
 # parallel batch tagging equals single-process tagging
 
-def test_parallel_suggest_and_predict_equal_single_process(bundled_model, bundled_model_dir, paragraphs):
+@pytest.mark.parametrize("forked", [True, False], ids=["forked workers", "workers that load the model"])
+def test_parallel_suggest_and_predict_equal_single_process(bundled_model, bundled_model_dir, paragraphs, forked,
+                                                           monkeypatch):
+    monkeypatch.setattr(batch, "can_fork", lambda: forked)
     texts = paragraphs[:150] + EDGE_TEXTS
     expected = bundled_model.suggest(texts, threshold=0.2, k=4, explain=True)
     for source in ({"model_dir": bundled_model_dir}, {}):  # loaded from its folder, or sent in memory
@@ -29,6 +32,19 @@ def test_parallel_suggest_and_predict_equal_single_process(bundled_model, bundle
     probabilities, kept = batch.decide(bundled_model, paragraphs, k=3, jobs=2, chunk_size=200, model_dir=bundled_model_dir)
     expected = bundled_model.decide(paragraphs, k=3)
     assert np.array_equal(probabilities, expected[0]) and np.array_equal(kept, expected[1])
+
+
+def test_workers_are_not_forked_while_another_thread_runs():
+    import threading
+
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)
+    other.start()
+    try:
+        assert not batch.can_fork()
+    finally:
+        release.set()
+        other.join()
 
 
 def test_parallel_options_are_checked_before_work_is_sent(bundled_model, monkeypatch):
@@ -93,6 +109,25 @@ def test_cli_names_a_bad_input_line_in_parallel_runs(bundled_model_dir, tmp_path
     assert result.returncode == 2
     assert f"{inputs}:2: invalid JSON" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+@pytest.mark.parametrize("line, message", [
+    (b"\x82\xa0\x82\xa2", ":3: not valid UTF-8 (byte 0x82 at offset 0); it looks like Shift_JIS"),
+    (b'{"id": ' + b"1" * 5000 + b', "text": "x"}', ":3: invalid JSON: a number too long to read"),
+    (b'{"id": ' + b"[" * 100000 + b"]" * 100000 + b', "text": "x"}', ":3: invalid JSON: arrays or objects nested too deeply"),
+])
+def test_cli_names_an_undecodable_or_unreadable_line_from_a_file_or_a_pipe(bundled_model_dir, tmp_path, jobs,
+                                                                          line, message):
+    inputs = tmp_path / "bad.jsonl"
+    inputs.write_bytes('{"text": "日銀"}\n日銀は利上げを決めた\n'.encode() + line + b"\n")
+    command = [sys.executable, "-m", "classifier", "suggest", "--model", str(bundled_model_dir), "--jobs", jobs]
+    from_file = subprocess.run(command + [str(inputs)], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    from_pipe = subprocess.run(command, input=inputs.read_bytes(), capture_output=True, cwd=ROOT, timeout=300)
+    assert from_file.returncode == from_pipe.returncode == 2
+    assert from_file.stderr.startswith(f"error: {inputs}{message}"), from_file.stderr
+    assert from_pipe.stderr.decode().startswith(f"error: <stdin>{message}"), from_pipe.stderr
+    assert from_file.stdout == "" and from_pipe.stdout == b""  # nothing of the chunk with the bad line
 
 
 

@@ -50,18 +50,19 @@ def ensure_default_model(model_dir: str) -> None:
     train([TRAINING_DATA], DEFAULT_MODEL)
 
 
-def open_input(path: str | None):
-    """A text stream for a command's input: standard input for None or '-', else the file. A
-    missing file, a folder or an unreadable file is a CorpusError naming it (exit code 2)."""
+def open_input(path: str | None, binary: bool = False):
+    """A text stream for a command's input (``binary``: a stream of bytes): standard input for
+    None or '-', else the file. A missing file, a folder or an unreadable file is a CorpusError
+    naming it (exit code 2)."""
     if path in (None, "-"):
-        return sys.stdin
+        return sys.stdin.buffer if binary else sys.stdin
     file = Path(path)
     if file.is_dir():
         raise CorpusError(file, None, "is a folder, not a file")
     if not file.exists():
         raise CorpusError(file, None, "no such file")
     try:
-        return open(file, encoding="utf-8")
+        return open(file, "rb") if binary else open(file, encoding="utf-8")
     except OSError as error:
         raise CorpusError(file, None, f"cannot be read: {error.strerror or error}") from None
 

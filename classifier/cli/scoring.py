@@ -33,17 +33,14 @@ def _stream_lines(args, function, options: dict, what: str, chunk_size: int, par
     """``function(model, first line number, lines, options)`` -> (text, count, error) over the
     input's chunks of lines, in this process or in workers (``batch.map_ordered``), each chunk's
     text written out in input order as it is done."""
-    from ..batch import auto_start, map_ordered, start_workers
+    from ..batch import auto_start, map_ordered
     from ..progress import Progress, file_size_and_position
 
     args.model = args.model or str(model_in_use())
-    with open_input(args.input) as stream:
+    # Lines are read as bytes: whoever scores a chunk decodes it (suggest_lines.decoded).
+    with open_input(args.input, binary=True) as stream:
         total, position = file_size_and_position(stream)
         start = auto_start(args.jobs, args.dask_scheduler, total, parallel_min_bytes)
-        if start == 0 and not args.dask_scheduler:
-            # Workers import what scoring needs and load the model on the other cores while this
-            # process does the same, rather than after it (a second saved on 2 cores).
-            start_workers(args.jobs, args.model)
         from ..persist import load_model
 
         ensure_default_model(args.model)
