@@ -38,6 +38,9 @@ def _run_reporting_errors(run, args) -> int:
         return run(args)
     except BrokenPipeError:
         return 0
+    except KeyboardInterrupt:  # Ctrl-C: the workers stop with this process; no traceback
+        print("interrupted", file=sys.stderr)
+        return 130
     except UnicodeDecodeError as error:  # a stream decoded as it is read (before ValueError: a subclass)
         print(f"error: {_input_name(args)}: {describe_undecodable(error.object, error.start)}", file=sys.stderr)
         return 2
@@ -53,7 +56,7 @@ def _run_reporting_errors(run, args) -> int:
 def _model_load_error() -> type:
     """``persist.ModelLoadError``, imported only when an error is being reported: importing
     ``persist`` before running would cost every command scikit-learn's import (about a second),
-    and ``suggest`` starts its workers before it imports scikit-learn."""
+    and scoring never needs it."""
     from ..persist import ModelLoadError
 
     return ModelLoadError
