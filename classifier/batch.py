@@ -40,12 +40,12 @@ DASK_CONNECT_TIMEOUT = "10s"
 # With --jobs left to its default, worker processes are started for a regular file at least this
 # large (about 4,600 paragraphs of news, a second of work in one process), or for a stream once
 # this many chunks have been read and more follow. Forked workers start in milliseconds; on 2 cores
-# two of them paid from about 3,000 paragraphs (bench/RESULTS.md, "where worker processes pay").
+# two of them paid from about 3,000 paragraphs (whole commands, --jobs 1 against --jobs 2).
 PARALLEL_MIN_BYTES = 1_000_000
 PARALLEL_MIN_CHUNKS = 4
 # The same for ``annotate --jsonl`` (draft posts, one a line; about 50 of the corpus's posts): a
 # byte of a draft costs more than a byte of a paragraph, since each of its paragraphs is scored
-# about three times, and two workers paid from there (bench/RESULTS.md, annotate).
+# about three times, and two forked workers paid from about 60 drafts (whole commands).
 ANNOTATE_PARALLEL_MIN_BYTES = 250_000
 # Texts evaluate scores in parallel by default (the corpus is in memory: its size is known). Its
 # workers start once the corpus is read and the model loaded; at 12,650 blocks a second process
