@@ -206,15 +206,20 @@ def _plain(value):
 def ranked_kept(probabilities: np.ndarray, kept: np.ndarray, columns) -> tuple[list[int], list[float], list[tuple]]:
     """The kept tags among ``columns`` of every row, best first (ties in column order), for the
     whole batch at once: their columns and their scores rounded to 4 places, as flat lists, and
-    each row's (start, end) in them. Per row, numpy's fixed cost per call would outweigh the work."""
+    each row's (start, end) in them. Per row, numpy's fixed cost per call would outweigh the work.
+
+    Only the kept tags are sorted (a few a row, where a row has every tag), by row, then score,
+    then place in ``columns``: the order a stable sort of each row's scores gives them.
+    """
     columns = np.asarray(columns, dtype=np.intp)
     n = len(probabilities)
     if not len(columns) or not n:
         return [], [], [(0, 0)] * n
-    ranked = columns[np.argsort(-probabilities[:, columns], axis=1, kind="stable")]
-    rows, places = np.nonzero(np.take_along_axis(kept, ranked, axis=1))
-    tags = ranked[rows, places]
-    scores = np.round(probabilities[rows, tags], 4).tolist()
+    rows, places = np.nonzero(kept[:, columns])
+    best = probabilities[rows, columns[places]]
+    order = np.lexsort((places, -best, rows))
+    rows, tags = rows[order], columns[places[order]]
+    scores = np.round(best[order], 4).tolist()
     ends = np.cumsum(np.bincount(rows, minlength=n)).tolist()
     return tags.tolist(), scores, list(zip([0, *ends[:-1]], ends))
 

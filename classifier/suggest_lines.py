@@ -7,6 +7,7 @@ the process that reads the input does no per-line work but cut it into chunks.
 from __future__ import annotations
 
 import json
+import json.scanner
 from typing import Sequence
 
 from .corpus.base import parse_json, undecodable_message
@@ -18,7 +19,10 @@ _to_json = json.JSONEncoder(ensure_ascii=False).encode
 
 
 class BadLine(ValueError):
-    """An input line that is not UTF-8, a paragraph or a JSON object with a string ``text``."""
+    """An input line that is not UTF-8, a paragraph or a JSON object with a string ``text``;
+    ``number``: the line's number, once known."""
+
+    number: int | None = None
 
 
 def decoded(line: bytes | str) -> str:
@@ -29,6 +33,42 @@ def decoded(line: bytes | str) -> str:
         return line.decode("utf-8")
     except UnicodeDecodeError as error:
         raise BadLine(undecodable_message(line, error.start)) from None
+
+
+# The C scanner that json.loads ends in, called on a line directly: for a short record, the
+# Python layers of json.loads (loads, decode, raw_decode, two whitespace matches) cost as much as
+# the parse itself. The decoder's defaults are json.loads's, so a value it reads is the same.
+_scan_json = json.scanner.make_scanner(json.JSONDecoder())
+_JSON_WHITESPACE = " \t\n\r"
+
+
+def read_records(lines: Sequence[bytes | str], first: int) -> list[tuple[int, object, str]]:
+    """(number, id, text) of every non-blank line, numbered from ``first``; a bad line raises
+    ``BadLine`` with its ``number``.
+
+    A line that opens a JSON object is read by the scanner alone when it holds nothing else and
+    its ``text`` is a string (almost every line of an archive); any other line, and any line the
+    scanner refuses, takes ``parse_line``, which reads it or says what is wrong with it.
+    """
+    records = []
+    for number, line in enumerate(lines, first):
+        try:
+            line = decoded(line)
+            if line[:1] == "{":
+                try:
+                    record, end = _scan_json(line, 0)
+                except (StopIteration, ValueError, RecursionError):
+                    record, end = None, 0
+                if type(record) is dict and type(record.get("text")) is str \
+                        and not line[end:].strip(_JSON_WHITESPACE):
+                    records.append((number, record.get("id"), record["text"]))
+                    continue
+            if line.strip():
+                records.append((number, *parse_line(line)))
+        except BadLine as error:
+            error.number = number
+            raise
+    return records
 
 
 def parse_line(line: str) -> tuple[object, str]:
@@ -66,14 +106,10 @@ def suggest_lines(model, first: int, lines: Sequence[bytes | str], options: dict
     """What ``python -m classifier suggest`` prints for ``lines`` (the first numbered ``first``):
     (the output text, the number of records, None), or ("", 0, (number, message)) when a line is
     bad: nothing of a chunk with a bad line is printed, in one process or many."""
-    records = []
-    for number, line in enumerate(lines, first):
-        try:
-            line = decoded(line)
-            if line.strip():
-                records.append((number, *parse_line(line)))
-        except BadLine as error:
-            return "", 0, (number, str(error))
+    try:
+        records = read_records(lines, first)
+    except BadLine as error:
+        return "", 0, (error.number, str(error))
     if not records:
         return "", 0, None
     texts = [text for _, _, text in records]

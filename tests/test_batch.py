@@ -5,8 +5,11 @@ import sys
 
 import numpy as np
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from classifier import batch, suggest_lines
+from tests.support.fuzz import ANY_CHARACTER, FUZZ
 from tests.support.paths import ROOT
 from tests.support.texts import EDGE_TEXTS, corpus_paragraphs
 
@@ -152,6 +155,42 @@ def test_suggest_lines_reports_a_bad_line_and_skips_blank_ones(bundled_model):
                                              options)
     assert count == 2 and error is None
     assert [json.loads(line)["line"] for line in text.splitlines()] == [10, 12]
+
+
+def _read_line_by_line(lines, first):
+    """What read_records reads, line by line with json.loads: its reference."""
+    records = []
+    for number, line in enumerate(lines, first):
+        try:
+            line = suggest_lines.decoded(line)
+            if line.strip():
+                records.append((number, *suggest_lines.parse_line(line)))
+        except suggest_lines.BadLine as error:
+            return records, (number, str(error))
+    return records, None
+
+
+JSON_PIECES = ['{"text": "日銀"}', '{"id": 7, "text": "NATO"}', '{"text": 3}', '{"id": [1, {"a": null}], "text": ""}',
+               "{", "}", '"text"', ": ", ", ", "[", "]", "1e999", "9" * 5000, "[" * 3000, " ", "\t", "\r", "\u3000",
+               "\ufeff", "x", "\\u00e9", '"\\ud800"', "\n"]
+
+
+@given(st.lists(st.one_of(st.lists(st.sampled_from(JSON_PIECES), max_size=8).map("".join),
+                          st.text(ANY_CHARACTER, max_size=20),
+                          st.binary(max_size=12)), max_size=6))
+@FUZZ
+@example(['{"text": "a"} \r\n', '{"text": "b"} x\n', "\n"])
+@example(['{"text": "a", "text": 5}\n'])
+@example(['{"text": "a"}\u3000\n'])  # json.loads allows only JSON's own whitespace after a value
+@example([b'{"text": "\xe6\x97"}\n'])
+def test_read_records_reads_every_line_as_json_loads_line_by_line_does(lines):
+    expected, expected_error = _read_line_by_line(lines, 5)
+    try:
+        got = suggest_lines.read_records(lines, 5)
+    except suggest_lines.BadLine as error:
+        assert (error.number, str(error)) == expected_error
+    else:
+        assert expected_error is None and got == expected
 
 
 # --------------------------------------------------------------------------------------------

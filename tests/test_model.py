@@ -1,10 +1,14 @@
 """classifier.model: fitting, suggesting, explaining, the bundled model's answers."""
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from classifier import HashtagModel
 from classifier.model import fit_examples
+from classifier.scorer import ranked_kept
 from tests.support.corpora import BOJ, NATO, OTHER, tiny_examples
+from tests.support.fuzz import FUZZ
 
 
 def test_fit_learns_frequent_tags_only_and_keeps_rare_texts_as_negatives(tiny_model):
@@ -104,3 +108,19 @@ def test_post_tags_come_only_with_a_block_tag(bundled_model):
     assert on_topic["tags"] and on_topic["post_tags"]
     off_topic = bundled_model.suggest(["鍋に水を入れて沸騰させ、パスタを8分ゆでます。"], threshold=0, k=50)[0]
     assert off_topic["post_tags"] and all(item["score"] == 0 for item in off_topic["post_tags"])
+
+
+@given(st.integers(1, 40), st.integers(0, 2**32 - 1))
+@FUZZ
+def test_ranked_kept_orders_each_rows_kept_tags_as_a_stable_sort_of_its_scores(n_rows, seed):
+    rng = np.random.default_rng(seed)
+    probabilities = rng.choice([0.0, 0.25, 0.5, 0.50004, 0.9, 1.0], size=(n_rows, 9))  # many ties
+    kept = rng.random((n_rows, 9)) < 0.5
+    columns = np.array([7, 1, 4, 0, 8])  # a subset, not in column order
+    tags, scores, bounds = ranked_kept(probabilities, kept, columns)
+    for i, (start, end) in enumerate(bounds):
+        ranked = columns[np.argsort(-probabilities[i, columns], kind="stable")]
+        expected = [j for j in ranked if kept[i, j]]
+        assert tags[start:end] == expected
+        assert scores[start:end] == np.round(probabilities[i, expected], 4).tolist()
+    assert bounds[-1][1] == len(tags)
