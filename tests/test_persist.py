@@ -248,6 +248,12 @@ runpy.run_path("train.py", run_name="__main__")
 """
 
 
+def _interruptible():
+    # A suite started in the background (`cmd &` in a script) inherits SIGINT ignored, and Python
+    # keeps it ignored: the child must see Ctrl-C as a terminal would deliver it.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("phase, signal_number", [
     ("artifact written, not yet in place", signal.SIGKILL),
     ("artifact in place, metadata not yet", signal.SIGKILL),
@@ -258,7 +264,8 @@ def test_train_py_killed_by_a_signal_while_saving_keeps_the_previous_model(old_m
     app = create_app({"MODEL_DIR": str(out), "ADMIN_TOKEN": "t", "FEEDBACK_PATH": str(tmp_path / "f.sqlite3")})
     process = subprocess.Popen([sys.executable, "-c", SLOWED_TRAIN, *train_arguments(new_data, out)], cwd=ROOT,
                                env={**os.environ, "KILL_PHASE": phase, "PYTHONPATH": str(ROOT)},
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                               preexec_fn=_interruptible)
     try:
         assert process.stdout.readline().strip() == "PHASE"
         process.send_signal(signal_number)
