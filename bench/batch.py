@@ -8,7 +8,7 @@ machine is shared). Then: peak memory of every process of a run (the command and
 1x and 10x the archive; start-up on ten lines, beside the imports that unpickling the model needs;
 where worker processes start to pay (``--jobs 1`` against ``--jobs 2`` on growing inputs);
 ``evaluate`` on a large labelled corpus; ``annotate --jsonl`` on many drafts; and ``suggest`` on a
-local Dask cluster of two workers.
+local Dask cluster of two workers. ``bench/stages.py`` takes one process's work apart beside them.
 """
 from __future__ import annotations
 
@@ -23,6 +23,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench"
 PYTHON = sys.executable
+
+
+def usable_cores() -> int:
+    from classifier.batch import usable_cores as cores
+
+    return cores()
 
 
 def say(message: str) -> None:
@@ -275,6 +281,10 @@ def measure(model: Path, peer: Path, work: Path, lines: int, rounds: int, memory
     results = {"archive_command": f"python bench/make_archive.py --lines {lines} --out ARCHIVE"}
     say("batch: whole commands on the archive")
     results["throughput"] = throughput(archive, model, peer, work, rounds, lines)
+    say("batch: where a paragraph's time goes (bench/stages.py)")
+    import stages
+
+    results["stages"] = stages.measure(archive, model, min(lines, 30_000), max(3, rounds), usable_cores())
     say("batch: start-up")
     results["startup"] = startup(model, work, max(5, rounds))
     say("batch: break-even of worker processes")

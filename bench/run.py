@@ -580,6 +580,13 @@ def targets(results: dict) -> list[dict]:
             f"--jobs 1: {measures['suggest --jobs 1']['ratio_to_raw']:.2f}x); identical output: "
             f"{'yes' if batch_results['throughput']['identical_output'] else 'NO'}",
             ours["ratio_to_raw"] >= need and batch_results["throughput"]["identical_output"])
+        st = batch_results.get("stages")
+        if st:
+            add(f"(what bounds the line above) one process's suggest, stage by stage, against raw fugashi: a perfect "
+                f"split over {st['cores']} cores reaches at most {st['cores']} x that",
+                f"{st['ratio_to_raw']:.2f}x in one process (rounds {', '.join(map(str, st['ratio_to_raw_rounds']))}): at "
+                f"most {st['bound_on_cores']:.2f}x on {st['cores']} cores, before start-up and the reading process",
+                st["bound_on_cores"] >= need)
         memory = list(batch_results["memory"].values())
         growth = memory[-1]["peak_rss_mb_all"] / memory[0]["peak_rss_mb_all"]
         add("peak RSS of all processes flat as the input grows (1x and 10x within 10%)",
@@ -736,8 +743,23 @@ def batch_markdown(b: dict, machine_info: dict) -> list[str]:
     for name, v in t["measures"].items():
         lines.append(f"| {name}: `{v['command']}` | {v['wall_s']} | {v['paragraphs_per_s']:,} | {v['ratio_to_raw']:.2f}x "
                      f"({', '.join(map(str, v['ratio_to_raw_rounds']))}) | {v['peak_rss_mb_all']:.0f} | {v['processes']} |")
-    lines += ["", f"Output of the default run and of `--jobs 1`: {'identical, byte for byte' if t['identical_output'] else 'DIFFERENT'}.",
-              "", "Memory (one default run each; peak RSS of each process of the run, summed: the command and its workers):",
+    lines += ["", f"Output of the default run and of `--jobs 1`: {'identical, byte for byte' if t['identical_output'] else 'DIFFERENT'}."]
+    st = b.get("stages")
+    if st:
+        us = st["us_per_paragraph"]
+        ours = us["whole chunk"]
+        lines += ["", f"Where a paragraph's time goes in one process (`{st['command']}`: the first {st['paragraphs']:,} "
+                  f"paragraphs of the archive, chunks of {st['chunk']:,} as the command reads them, each stage timed on "
+                  f"its own, CPU time, median of {st['rounds']} rounds; raw fugashi over the same lines in each round):",
+                  "", "| stage | µs/paragraph | share of ours |", "|---|---|---|"]
+        lines += [f"| {name} | {value:.2f} | {value / ours:.0%} |" for name, value in us.items()
+                  if name not in ("raw fugashi", "whole chunk")]
+        lines += [f"| **ours, the whole chunk** (`suggest_lines`) | {ours:.2f} | 100% |",
+                  f"| raw fugashi (`json.loads` and `Tagger('-Owakati').parse`) | {us['raw fugashi']:.2f} | |",
+                  "", f"Ours runs at {st['ratio_to_raw']:.2f}x raw fugashi in one process, so {st['cores']} processes "
+                  f"can reach at most {st['bound_on_cores']:.2f}x; what is left to gain is in the stages above other "
+                  "than MeCab."]
+    lines += ["", "Memory (one default run each; peak RSS of each process of the run, summed: the command and its workers):",
               "", "| input | paragraphs | MB | wall s | peak RSS of the command MB | all processes MB | processes |",
               "|---|---|---|---|---|---|---|"]
     for label, v in b["memory"].items():
