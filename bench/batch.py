@@ -25,12 +25,6 @@ BENCH = ROOT / "bench"
 PYTHON = sys.executable
 
 
-def usable_cores() -> int:
-    from classifier.batch import usable_cores as cores
-
-    return cores()
-
-
 def say(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
@@ -284,7 +278,7 @@ def measure(model: Path, peer: Path, work: Path, lines: int, rounds: int, memory
     say("batch: where a paragraph's time goes (bench/stages.py)")
     import stages
 
-    results["stages"] = stages.measure(archive, model, min(lines, 30_000), max(3, rounds), usable_cores())
+    results["stages"] = stages.measure(archive, model, min(lines, 30_000), max(3, rounds))
     say("batch: start-up")
     results["startup"] = startup(model, work, max(5, rounds))
     say("batch: break-even of worker processes")
