@@ -124,6 +124,8 @@ def main(argv=None) -> int:
     parser.add_argument("--lines", type=int, default=30_000)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args(argv)
+    if not args.archive.is_file():
+        parser.error(f"{args.archive}: no such file (write one with bench/make_archive.py)")
     print(json.dumps(measure(args.archive, args.model, args.lines, args.rounds), indent=1))
     return 0
 
