@@ -28,8 +28,9 @@ sys.path.insert(0, str(ROOT))
 STAGES = ("read JSON lines", "normalise", "MeCab", "count words", "TF-IDF", "decide", "write JSON lines")
 
 
-def _chunk_stages(model, first: int, lines: list[bytes], options: dict, clock=time.process_time) -> dict:
-    """CPU seconds of each stage of one chunk but the last (writing the JSON lines)."""
+def _chunk_stages(model, first: int, lines: list[bytes], options: dict, clock=time.process_time):
+    """CPU seconds of each stage of one chunk but the last (writing the JSON lines), and the
+    chunk's texts and TF-IDF matrix, for the guard in ``measure``."""
     import numpy as np
 
     from classifier import features, suggest_lines, text
@@ -49,22 +50,8 @@ def _chunk_stages(model, first: int, lines: list[bytes], options: dict, clock=ti
     t5 = clock()
     model._decide(X, model.k, options.get("threshold"))
     t6 = clock()
-    return {name: end - start for name, start, end in zip(STAGES, (t0, t1, t2, t3, t4, t5), (t1, t2, t3, t4, t5, t6))}
-
-
-def _same_as_transform(model, lines: list[bytes]) -> bool:
-    """Whether the stages above still compute what ``model.transform`` does (a guard against drift)."""
-    import numpy as np
-
-    from classifier import features, suggest_lines, text
-
-    texts = [t for _, _, t in suggest_lines.read_records(lines, 1)]
-    parse = text.get_tagger(model.tokenizer_.arguments).parse
-    outputs = [parse(t) if t else "" for t in map(text.normalize, texts)]
-    mine = features.tfidf_weights(features.count_tokens(model.vocabulary_, outputs, np.float32), model.idf_,
-                                  model.sublinear_tf)
-    theirs = model.transform(texts)
-    return (mine != theirs).nnz == 0
+    seconds = {name: end - start for name, start, end in zip(STAGES, (t0, t1, t2, t3, t4, t5), (t1, t2, t3, t4, t5, t6))}
+    return seconds, texts, X
 
 
 def measure(archive: Path, model_dir: Path, lines: int = 30_000, rounds: int = 3) -> dict:
@@ -78,12 +65,14 @@ def measure(archive: Path, model_dir: Path, lines: int = 30_000, rounds: int = 3
     with open(archive, "rb") as stream:
         data = [line for _, line in zip(range(lines), stream)]
     chunks = [data[i:i + BATCH_SIZE] for i in range(0, len(data), BATCH_SIZE)]
-    if not _same_as_transform(model, chunks[0]):
+    options = {"k": None, "threshold": None, "explain": False}
+    # A guard against drift: the stages must still compute what model.transform does.
+    _, texts, X = _chunk_stages(model, 1, chunks[0], options)
+    if (X != model.transform(texts)).nnz:
         raise RuntimeError("bench/stages.py no longer computes what model.transform does: update its stages")
     raw_parse = fugashi.Tagger("-Owakati").parse
     # raw_fugashi.py reads the file as text: its lines come decoded, as here.
     text_lines = [line.decode("utf-8") for line in data]
-    options = {"k": None, "threshold": None, "explain": False}
     per_round = []
     for _ in range(rounds):
         totals = dict.fromkeys(("raw fugashi", *STAGES, "whole chunk"), 0.0)
@@ -98,7 +87,7 @@ def measure(archive: Path, model_dir: Path, lines: int = 30_000, rounds: int = 3
         # parsed, suggest_lines would find its words in the caches, as the command never does.
         first = 1
         for chunk in chunks:
-            for name, seconds in _chunk_stages(model, first, chunk, options).items():
+            for name, seconds in _chunk_stages(model, first, chunk, options)[0].items():
                 totals[name] += seconds
             first += len(chunk)
         start, first = time.process_time(), 1
