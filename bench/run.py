@@ -751,13 +751,19 @@ def batch_markdown(b: dict, machine_info: dict) -> list[str]:
                   f"its own, CPU time, median of {st['rounds']} rounds; raw fugashi over the same lines in each round):",
                   "", "| stage | µs/paragraph | share of ours |", "|---|---|---|"]
         lines += [f"| {name} | {value:.2f} | {value / ours:.0%} |" for name, value in us.items()
-                  if name not in ("raw fugashi", "whole chunk")]
+                  if name not in ("raw fugashi", "whole chunk") and not name.startswith("whole chunk of")]
         lines += [f"| **ours, the whole chunk** (`suggest_lines`) | {ours:.2f} | 100% |",
                   f"| raw fugashi (`json.loads` and `Tagger('-Owakati').parse`) | {us['raw fugashi']:.2f} | |",
                   "", f"In this measure ours runs at {st['ratio_to_raw']:.2f}x raw fugashi (rounds "
                   f"{', '.join(map(str, st['ratio_to_raw_rounds']))}): chunks in memory, without start-up, reading or "
                   "writing, so above the whole `--jobs 1` command's ratio in the table before. MeCab's share is the "
                   "floor; what is left to gain is in the other stages."]
+        sizes = {int(name.rsplit(" ", 1)[1]): value for name, value in us.items() if name.startswith("whole chunk of")}
+        if sizes:
+            sizes[st["chunk"]] = ours
+            lines += ["", "The whole chunk at other sizes, in the same rounds (µs/paragraph): " + ", ".join(
+                f"{size:,} lines {value:.2f}" + (" (the command's)" if size == st["chunk"] else "")
+                for size, value in sorted(sizes.items())) + "."]
     lines += ["", "Memory (one default run each; peak RSS of each process of the run, summed: the command and its workers):",
               "", "| input | paragraphs | MB | wall s | peak RSS of the command MB | all processes MB | processes |",
               "|---|---|---|---|---|---|---|"]

@@ -8,7 +8,8 @@ Each chunk of ``classifier.config.BATCH_SIZE`` lines goes through the stages ``s
 runs, each timed on its own (CPU time): reading the JSON lines, normalising, MeCab, counting the
 vocabulary's words, TF-IDF weights, the decision (linear scores, sigmoids, the decision rule), and
 writing the JSON lines, which is the whole chunk (``suggest_lines``, timed in a pass of its own)
-less the stages before it. Raw fugashi (``bench/raw_fugashi.py``'s loop) runs over the same lines in each round.
+less the stages before it. Raw fugashi (``bench/raw_fugashi.py``'s loop) runs over the same lines in each round,
+and the whole chunk again at half and at twice the command's chunk size.
 
 A whole ``suggest`` on N cores cannot go faster than N times its one-process speed; this
 says which stages make up that speed, MeCab's share being the floor.
@@ -28,16 +29,17 @@ sys.path.insert(0, str(ROOT))
 STAGES = ("read JSON lines", "normalise", "MeCab", "count words", "TF-IDF", "decide", "write JSON lines")
 
 
-def _chunk_stages(model, first: int, lines: list[bytes], options: dict, clock=time.process_time):
-    """CPU seconds of each stage of one chunk but the last (writing the JSON lines), and the
-    chunk's texts and TF-IDF matrix, for the guard in ``measure``."""
+def _chunk_stages(model, first: int, chunk: bytes, options: dict, clock=time.process_time):
+    """CPU seconds of each stage of one chunk (its lines' bytes, joined, as the command sends it)
+    but the last (writing the JSON lines), and the chunk's texts and TF-IDF matrix, for the guard
+    in ``measure``."""
     import numpy as np
 
     from classifier import features, suggest_lines, text
 
     parse = text.get_tagger(model.tokenizer_.arguments).parse
     t0 = clock()
-    records = suggest_lines.read_records(lines, first)
+    records = suggest_lines.read_records(chunk, first)
     texts = [t for _, _, t in records]
     t1 = clock()
     normalised = [text.normalize(t) for t in texts]
@@ -64,7 +66,9 @@ def measure(archive: Path, model_dir: Path, lines: int = 30_000, rounds: int = 3
     model, _ = load_model(model_dir)
     with open(archive, "rb") as stream:
         data = [line for _, line in zip(range(lines), stream)]
-    chunks = [data[i:i + BATCH_SIZE] for i in range(0, len(data), BATCH_SIZE)]
+    # As the command sends them: the bytes of each chunk's lines, joined.
+    chunks = [b"".join(data[i:i + BATCH_SIZE]) for i in range(0, len(data), BATCH_SIZE)]
+    sizes = [min(BATCH_SIZE, len(data) - i) for i in range(0, len(data), BATCH_SIZE)]
     options = {"k": None, "threshold": None, "explain": False}
     # A guard against drift: the stages must still compute what model.transform does.
     _, texts, X = _chunk_stages(model, 1, chunks[0], options)
@@ -86,16 +90,22 @@ def measure(archive: Path, model_dir: Path, lines: int = 30_000, rounds: int = 3
         # The stages, then the whole chunks, each pass over every chunk: run on a chunk just
         # parsed, suggest_lines would find its words in the caches, as the command never does.
         first = 1
-        for chunk in chunks:
+        for chunk, size in zip(chunks, sizes):
             for name, seconds in _chunk_stages(model, first, chunk, options)[0].items():
                 totals[name] += seconds
-            first += len(chunk)
+            first += size
         start, first = time.process_time(), 1
-        for chunk in chunks:
+        for chunk, size in zip(chunks, sizes):
             suggest_lines(model, first, chunk, options)
-            first += len(chunk)
+            first += size
         totals["whole chunk"] = time.process_time() - start
         totals["write JSON lines"] = max(0.0, totals["whole chunk"] - sum(totals[s] for s in STAGES[:-1]))
+        # The whole chunk at half and twice the command's chunk size: what the size costs.
+        for size in (BATCH_SIZE // 2, BATCH_SIZE * 2):
+            start = time.process_time()
+            for first in range(0, len(data), size):
+                suggest_lines(model, first + 1, b"".join(data[first:first + size]), options)
+            totals[f"whole chunk of {size}"] = time.process_time() - start
         per_round.append(totals)
     n = len(data)
     us = {name: round(statistics.median(r[name] for r in per_round) / n * 1e6, 2) for name in per_round[0]}

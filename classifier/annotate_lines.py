@@ -6,15 +6,16 @@ from __future__ import annotations
 from typing import Sequence
 
 from .annotate import annotate
-from .suggest_lines import decoded, format_records, parse_record
+from .suggest_lines import chunk_lines, decoded, format_records, parse_record
 
 
-def annotate_lines(model, first: int, lines: Sequence[bytes | str], options: dict) -> tuple[str, int, tuple | None]:
-    """What ``python -m classifier annotate --jsonl`` prints for ``lines`` (the first numbered
-    ``first``): (the output text, the number of drafts, None), or ("", 0, (number, message)) when
-    a line is bad or holds a draft the blog format cannot read: nothing of that chunk is printed."""
+def annotate_lines(model, first: int, lines: bytes | Sequence[bytes | str], options: dict) -> tuple[bytes, int, tuple | None]:
+    """What ``python -m classifier annotate --jsonl`` prints for a chunk's ``lines``
+    (``chunk_lines``; the first numbered ``first``): (the output, UTF-8, the number of drafts,
+    None), or (b"", 0, (number, message)) when a line is bad or holds a draft the blog format
+    cannot read: nothing of that chunk is printed."""
     records, answers = [], []
-    for number, line in enumerate(lines, first):
+    for number, line in enumerate(chunk_lines(lines), first):
         try:
             line = decoded(line)  # BadLine is a ValueError
             if not line.strip():
@@ -24,8 +25,8 @@ def annotate_lines(model, first: int, lines: Sequence[bytes | str], options: dic
         except ValueError as error:
             # read_draft names the draft's own line ("line 3: …"): say it is the draft's
             message = str(error)
-            return "", 0, (number, f"the draft's {message}" if message.startswith("line ") else message)
+            return b"", 0, (number, f"the draft's {message}" if message.startswith("line ") else message)
         records.append((number, identifier, text))
     if not records:
-        return "", 0, None
-    return format_records(records, answers), len(records), None
+        return b"", 0, None
+    return format_records(records, answers).encode("utf-8"), len(records), None

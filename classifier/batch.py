@@ -42,7 +42,7 @@ DASK_CONNECT_TIMEOUT = "10s"
 # this many chunks have been read and more follow. Forked workers start in milliseconds; on 2 cores
 # two of them paid from about 3,000 paragraphs (whole commands, --jobs 1 against --jobs 2).
 PARALLEL_MIN_BYTES = 1_000_000
-PARALLEL_MIN_CHUNKS = 4
+PARALLEL_MIN_CHUNKS = 2  # of config.BATCH_SIZE lines: about 4,000 paragraphs
 # The same for ``annotate --jsonl`` (draft posts, one a line; about 50 of the corpus's posts): a
 # byte of a draft costs more than a byte of a paragraph, since each of its paragraphs is scored
 # about three times, and two forked workers paid from about 60 drafts (whole commands).

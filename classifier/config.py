@@ -27,8 +27,9 @@ ACCEPTED_FEEDBACK = TRAINING_DATA / "feedback" / "accepted.jsonl"
 MIN_COUNT = 10
 # Texts per model call: large enough that the fixed cost of a call is small next to its work,
 # small enough that the first results come quickly and memory in flight stays small. The CLI,
-# evaluation and parallel workers all use it.
-BATCH_SIZE = 1024
+# evaluation and parallel workers all use it. Between 1024 and 2048 a paragraph's CPU time still
+# fell by a few percent (the CLI's chunk, one process; bench/RESULTS.md), beyond 2048 it did not.
+BATCH_SIZE = 2048
 # Drafts per chunk for ``annotate --jsonl``: a draft post is some twenty paragraphs, each scored
 # about three times (as a unit of the topic cue, in its block, in the whole post).
 ANNOTATE_BATCH_SIZE = 16

@@ -1,8 +1,9 @@
 """The suggest command's chunk: lines of input in (paragraphs, or JSON objects with ``text``),
 lines of JSON out, one per paragraph. A chunk is what one process (this one or a worker) does.
 
-Lines may come as the file's bytes: they are decoded here, in the process that scores them, so
-the process that reads the input does no per-line work but cut it into chunks.
+A chunk may come as one block of the file's bytes (``chunk_lines``): it is decoded and split
+here, in the process that scores it, so the process that reads the input does no per-line work
+but cut it into chunks, and a chunk crosses to a worker as one object rather than a list of lines.
 """
 from __future__ import annotations
 
@@ -25,6 +26,19 @@ class BadLine(ValueError):
     number: int | None = None
 
 
+def chunk_lines(chunk: bytes | Sequence[bytes | str]) -> Sequence[bytes | str]:
+    """The lines of a chunk. A block of bytes (whole lines of the input, as the command reads
+    them) is decoded at once and split where the file's lines end (at each newline); a block
+    that is not UTF-8 is split into lines of bytes, so that ``read_records`` names the first bad
+    one. A list of lines is returned as it is."""
+    if not isinstance(chunk, bytes):
+        return chunk
+    try:
+        return chunk.decode("utf-8").split("\n")
+    except UnicodeDecodeError:
+        return chunk.split(b"\n")
+
+
 def decoded(line: bytes | str) -> str:
     """An input line as text: bytes are decoded from UTF-8."""
     if isinstance(line, str):
@@ -42,16 +56,16 @@ _scan_json = json.scanner.make_scanner(json.JSONDecoder())
 _JSON_WHITESPACE = " \t\n\r"
 
 
-def read_records(lines: Sequence[bytes | str], first: int) -> list[tuple[int, object, str]]:
-    """(number, id, text) of every non-blank line, numbered from ``first``; a bad line raises
-    ``BadLine`` with its ``number``.
+def read_records(lines: bytes | Sequence[bytes | str], first: int) -> list[tuple[int, object, str]]:
+    """(number, id, text) of every non-blank line of a chunk (``chunk_lines``), numbered from
+    ``first``; a bad line raises ``BadLine`` with its ``number``.
 
     A line that opens a JSON object is read by the scanner alone when it holds nothing else and
     its ``text`` is a string (almost every line of an archive); any other line, and any line the
     scanner refuses, takes ``parse_line``, which reads it or says what is wrong with it.
     """
     records = []
-    for number, line in enumerate(lines, first):
+    for number, line in enumerate(chunk_lines(lines), first):
         try:
             line = decoded(line)
             if line[:1] == "{":
@@ -102,20 +116,27 @@ def format_records(records: Sequence[tuple[int, object, str]], results: Sequence
     return "\n".join(out)
 
 
-def suggest_lines(model, first: int, lines: Sequence[bytes | str], options: dict) -> tuple[str, int, tuple | None]:
-    """What ``python -m classifier suggest`` prints for ``lines`` (the first numbered ``first``):
-    (the output text, the number of records, None), or ("", 0, (number, message)) when a line is
-    bad: nothing of a chunk with a bad line is printed, in one process or many."""
+def suggest_lines(model, first: int, lines: bytes | Sequence[bytes | str], options: dict) -> tuple[bytes, int, tuple | None]:
+    """What ``python -m classifier suggest`` prints for a chunk's ``lines`` (``chunk_lines``; the
+    first numbered ``first``): (the output, UTF-8, the number of records, None), or (b"", 0,
+    (number, message)) when a line is bad: nothing of a chunk with a bad line is printed, in one
+    process or many.
+
+    The output is encoded here, in the process that scores the chunk: the process that writes it
+    then passes the bytes on, where text would be decoded from the worker's pipe and encoded
+    again for stdout."""
     try:
         records = read_records(lines, first)
     except BadLine as error:
-        return "", 0, (error.number, str(error))
+        return b"", 0, (error.number, str(error))
     if not records:
-        return "", 0, None
+        return b"", 0, None
     texts = [text for _, _, text in records]
     if options.get("explain"):
-        return format_records(records, model.suggest(texts, **options)), len(records), None
-    return suggestions_json(model, records, texts, options.get("k"), options.get("threshold")), len(records), None
+        text = format_records(records, model.suggest(texts, **options))
+    else:
+        text = suggestions_json(model, records, texts, options.get("k"), options.get("threshold"))
+    return text.encode("utf-8"), len(records), None
 
 
 def suggestions_json(model, records: Sequence[tuple[int, object, str]], texts: list[str], k, threshold) -> str:
@@ -131,8 +152,7 @@ def suggestions_json(model, records: Sequence[tuple[int, object, str]], texts: l
     lists = []
     for columns in (model.linear_columns_, model.post_columns_):
         tags, scores, bounds = ranked_kept(probabilities, kept, columns)
-        # float.__repr__ is what json.dumps writes for a finite float
-        items = [pieces[j] + repr(score) + "}" for j, score in zip(tags, scores)]
+        items = [pieces[j] + _SCORE_TEXT[score] + "}" for j, score in zip(tags, scores)]
         lists.append([", ".join(items[start:end]) for start, end in bounds])
     out = []
     for (number, identifier, _), block, post in zip(records, *lists):
@@ -140,6 +160,19 @@ def suggestions_json(model, records: Sequence[tuple[int, object, str]], texts: l
         out.append(f'{head}"line": {number}, "tags": [{block}], "post_tags": [{post}]}}')
     out.append("")
     return "\n".join(out)
+
+
+class _ScoreText(dict):
+    """A score's JSON text, made once per score: ``float.__repr__``, what json.dumps writes for a
+    finite float, costs twice a dict lookup. Scores are rounded to 4 places between 0 and 1, so
+    there are at most 10,001 of them."""
+
+    def __missing__(self, score: float) -> str:
+        self[score] = text = repr(score)
+        return text
+
+
+_SCORE_TEXT = _ScoreText()
 
 
 def _tag_pieces(model) -> list[str]:

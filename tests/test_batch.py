@@ -1,4 +1,5 @@
 """Batch tagging in parallel (joblib processes, a Dask cluster): exactly the single-process output."""
+import io
 import json
 import subprocess
 import sys
@@ -150,7 +151,7 @@ def test_suggestions_json_equals_suggest_then_json_dumps(bundled_model, paragrap
 def test_suggest_lines_reports_a_bad_line_and_skips_blank_ones(bundled_model):
     options = {"k": None, "threshold": None, "explain": False}
     text, count, error = suggest_lines.suggest_lines(bundled_model, 10, ["日銀は利上げを決めた\n", "\n", '{"text": 3}\n'], options)
-    assert (text, count, error) == ("", 0, (12, "a JSON input line needs a string 'text'"))
+    assert (text, count, error) == (b"", 0, (12, "a JSON input line needs a string 'text'"))
     text, count, error = suggest_lines.suggest_lines(bundled_model, 10, ["日銀は利上げを決めた\n", "  \n", '{"id": 1, "text": "NATO"}\n'],
                                              options)
     assert count == 2 and error is None
@@ -184,13 +185,32 @@ JSON_PIECES = ['{"text": "日銀"}', '{"id": 7, "text": "NATO"}', '{"text": 3}',
 @example(['{"text": "a"}\u3000\n'])  # json.loads allows only JSON's own whitespace after a value
 @example([b'{"text": "\xe6\x97"}\n'])
 def test_read_records_reads_every_line_as_json_loads_line_by_line_does(lines):
-    expected, expected_error = _read_line_by_line(lines, 5)
+    _assert_reads_as(lines, *_read_line_by_line(lines, 5))
+
+
+def _assert_reads_as(chunk, expected, expected_error):
     try:
-        got = suggest_lines.read_records(lines, 5)
+        got = suggest_lines.read_records(chunk, 5)
     except suggest_lines.BadLine as error:
         assert (error.number, str(error)) == expected_error
     else:
         assert expected_error is None and got == expected
+
+
+
+@given(st.lists(st.one_of(st.lists(st.sampled_from(JSON_PIECES), max_size=8).map(lambda p: "".join(p).encode()),
+                          st.text(ANY_CHARACTER, max_size=20).map(lambda t: t.encode("utf-8", "surrogatepass")),
+                          st.binary(max_size=12)).map(lambda line: line.replace(b"\n", b"")), max_size=6),
+       st.booleans())
+@FUZZ
+@example([b'{"text": "a"}', b"\xe6\x97", b'{"text": "b"}'], True)
+def test_a_chunk_as_one_block_of_bytes_reads_as_its_lines_do(lines, last_newline):
+    # The command sends a chunk to a worker as the bytes of its lines, joined: it reads as the
+    # file's lines one by one, each without its newline (a JSON error's position is then in
+    # the line, not past its end).
+    block = b"\n".join(lines) + (b"\n" if last_newline else b"")
+    file_lines = [line.removesuffix(b"\n") for line in io.BytesIO(block).readlines()]
+    _assert_reads_as(block, *_read_line_by_line(file_lines, 5))
 
 
 # --------------------------------------------------------------------------------------------

@@ -286,7 +286,7 @@ def test_suggest_streams_from_a_pipe_in_parallel_and_stops_at_a_bad_line(bundled
     paragraphs = corpus_paragraphs(400)
     archive = _archive(tmp_path / "archive.jsonl", paragraphs)
     command = ["-m", "classifier", "suggest", "--model", str(bundled_model_dir), "-", "--batch-size", "8"]
-    # a stream of 52 chunks: workers start after PARALLEL_MIN_CHUNKS (4) of them
+    # a stream of 52 chunks: workers start after PARALLEL_MIN_CHUNKS of them
     one = run(*command, "--jobs", "1", stdin=archive.read_text(encoding="utf-8"))
     many = run(*command, stdin=archive.read_text(encoding="utf-8"))
     assert one.returncode == many.returncode == 0, many.stderr

@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from classifier import HashtagModel
 from classifier.model import fit_examples
-from classifier.scorer import ranked_kept
+from classifier.scorer import _keep_top_k, ranked_kept
 from tests.support.corpora import BOJ, NATO, OTHER, tiny_examples
 from tests.support.fuzz import FUZZ
 
@@ -124,3 +124,19 @@ def test_ranked_kept_orders_each_rows_kept_tags_as_a_stable_sort_of_its_scores(n
         assert tags[start:end] == expected
         assert scores[start:end] == np.round(probabilities[i, expected], 4).tolist()
     assert bounds[-1][1] == len(tags)
+
+
+@given(st.integers(1, 40), st.integers(1, 6), st.integers(0, 2**32 - 1))
+@FUZZ
+def test_keep_top_k_unkeeps_what_sorting_every_row_would(n_rows, k, seed):
+    # Per-tag thresholds let a tag be kept while better-scored ones are not: it must still go
+    # when it is not among the row's k best, ties broken by column order.
+    rng = np.random.default_rng(seed)
+    probabilities = rng.choice([0.0, 0.25, 0.5, 0.50004, 0.9, 1.0], size=(n_rows, 9))
+    kept = rng.random((n_rows, 9)) < rng.choice([0.1, 0.5, 0.9])
+    columns = np.array([7, 1, 4, 0, 8, 2])
+    expected = kept.copy()
+    beyond_k = columns[np.argsort(-probabilities[:, columns], axis=1, kind="stable")[:, k:]]
+    np.put_along_axis(expected, beyond_k, False, axis=1)
+    _keep_top_k(probabilities, kept, columns, k)
+    assert (kept == expected).all()

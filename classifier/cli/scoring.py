@@ -30,9 +30,9 @@ def run_suggest(args) -> int:
 
 
 def _stream_lines(args, function, options: dict, what: str, chunk_size: int, parallel_min_bytes: int) -> int:
-    """``function(model, first line number, lines, options)`` -> (text, count, error) over the
+    """``function(model, first line number, lines, options)`` -> (output, count, error) over the
     input's chunks of lines, in this process or in workers (``batch.map_ordered``), each chunk's
-    text written out in input order as it is done."""
+    output (UTF-8) written out in input order as it is done."""
     from ..batch import auto_start, map_ordered
     from ..progress import Progress, file_size_and_position
 
@@ -49,33 +49,35 @@ def _stream_lines(args, function, options: dict, what: str, chunk_size: int, par
         progress = Progress(what, total, enabled=args.progress)
         read_up_to = deque()  # the input's position after each chunk in flight, for the progress
         chunks = _line_chunks(stream, args.batch_size or chunk_size, options, position, read_up_to)
-        for text, count, error in map_ordered(function, chunks, model, jobs=args.jobs,
-                                              dask_scheduler=args.dask_scheduler, model_dir=args.model,
-                                              start_after=start, keep_workers=False):
+        sys.stdout.flush()  # anything written as text goes out before the chunks' bytes
+        for output, count, error in map_ordered(function, chunks, model, jobs=args.jobs,
+                                                dask_scheduler=args.dask_scheduler, model_dir=args.model,
+                                                start_after=start, keep_workers=False):
             if error:
                 raise CorpusError(stream.name, *error)
-            _write_chunk(text)
+            _write_chunk(output)
             progress.update(count, read_up_to.popleft())
         progress.close()
     return 0
 
 
 def _line_chunks(stream, size: int, options: dict, position, read_up_to):
-    """(number of the first line, lines, options) for every ``size`` lines of ``stream``; the
-    position in the file after each is appended to ``read_up_to`` (None for a pipe)."""
+    """(number of the first line, the lines as one block of bytes, options) for every ``size``
+    lines of ``stream`` (bytes); the position in the file after each is appended to
+    ``read_up_to`` (None for a pipe)."""
     from itertools import islice
 
     first = 1
     while lines := list(islice(stream, size)):
         read_up_to.append(position() if position else None)
-        yield first, lines, options
+        yield first, b"".join(lines), options
         first += len(lines)
 
 
-def _write_chunk(text: str) -> None:
-    """A chunk's JSON Lines, flushed: a reader downstream gets each chunk as it is done."""
-    sys.stdout.write(text)
-    sys.stdout.flush()
+def _write_chunk(output: bytes) -> None:
+    """A chunk's JSON Lines (UTF-8), flushed: a reader downstream gets each chunk as it is done."""
+    sys.stdout.buffer.write(output)
+    sys.stdout.buffer.flush()
 
 
 def run_annotate(args) -> int:
