@@ -56,22 +56,37 @@ def _chunk_stages(model, first: int, chunk: bytes, options: dict, clock=time.pro
     return seconds, texts, X
 
 
+def _blocks(data: list[bytes], size: int) -> list[tuple[int, bytes]]:
+    """(number of the first line, the bytes of its lines joined) of every ``size`` lines: the
+    chunks as the command sends them to a worker."""
+    return [(i + 1, b"".join(data[i:i + size])) for i in range(0, len(data), size)]
+
+
+def _whole_chunks(model, blocks: list[tuple[int, bytes]], options: dict) -> float:
+    """CPU seconds of ``suggest_lines`` over every chunk, one after the other."""
+    from classifier.suggest_lines import suggest_lines
+
+    start = time.process_time()
+    for first, chunk in blocks:
+        suggest_lines(model, first, chunk, options)
+    return time.process_time() - start
+
+
 def measure(archive: Path, model_dir: Path, lines: int = 30_000, rounds: int = 3) -> dict:
     import fugashi
 
     from classifier.config import BATCH_SIZE
     from classifier.persist import load_model
-    from classifier.suggest_lines import suggest_lines
 
     model, _ = load_model(model_dir)
     with open(archive, "rb") as stream:
         data = [line for _, line in zip(range(lines), stream)]
-    # As the command sends them: the bytes of each chunk's lines, joined.
-    chunks = [b"".join(data[i:i + BATCH_SIZE]) for i in range(0, len(data), BATCH_SIZE)]
-    sizes = [min(BATCH_SIZE, len(data) - i) for i in range(0, len(data), BATCH_SIZE)]
+    chunks = _blocks(data, BATCH_SIZE)
+    # The whole chunk at half and twice the command's chunk size: what the size costs.
+    other_sizes = {size: _blocks(data, size) for size in (BATCH_SIZE // 2, BATCH_SIZE * 2)}
     options = {"k": None, "threshold": None, "explain": False}
     # A guard against drift: the stages must still compute what model.transform does.
-    _, texts, X = _chunk_stages(model, 1, chunks[0], options)
+    _, texts, X = _chunk_stages(model, *chunks[0], options)
     if (X != model.transform(texts)).nnz:
         raise RuntimeError("bench/stages.py no longer computes what model.transform does: update its stages")
     raw_parse = fugashi.Tagger("-Owakati").parse
@@ -89,23 +104,13 @@ def measure(archive: Path, model_dir: Path, lines: int = 30_000, rounds: int = 3
         totals["raw fugashi"] = time.process_time() - start
         # The stages, then the whole chunks, each pass over every chunk: run on a chunk just
         # parsed, suggest_lines would find its words in the caches, as the command never does.
-        first = 1
-        for chunk, size in zip(chunks, sizes):
+        for first, chunk in chunks:
             for name, seconds in _chunk_stages(model, first, chunk, options)[0].items():
                 totals[name] += seconds
-            first += size
-        start, first = time.process_time(), 1
-        for chunk, size in zip(chunks, sizes):
-            suggest_lines(model, first, chunk, options)
-            first += size
-        totals["whole chunk"] = time.process_time() - start
+        totals["whole chunk"] = _whole_chunks(model, chunks, options)
         totals["write JSON lines"] = max(0.0, totals["whole chunk"] - sum(totals[s] for s in STAGES[:-1]))
-        # The whole chunk at half and twice the command's chunk size: what the size costs.
-        for size in (BATCH_SIZE // 2, BATCH_SIZE * 2):
-            start = time.process_time()
-            for first in range(0, len(data), size):
-                suggest_lines(model, first + 1, b"".join(data[first:first + size]), options)
-            totals[f"whole chunk of {size}"] = time.process_time() - start
+        for size, blocks in other_sizes.items():
+            totals[f"whole chunk of {size}"] = _whole_chunks(model, blocks, options)
         per_round.append(totals)
     n = len(data)
     us = {name: round(statistics.median(r[name] for r in per_round) / n * 1e6, 2) for name in per_round[0]}

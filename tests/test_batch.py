@@ -197,7 +197,6 @@ def _assert_reads_as(chunk, expected, expected_error):
         assert expected_error is None and got == expected
 
 
-
 @given(st.lists(st.one_of(st.lists(st.sampled_from(JSON_PIECES), max_size=8).map(lambda p: "".join(p).encode()),
                           st.text(ANY_CHARACTER, max_size=20).map(lambda t: t.encode("utf-8", "surrogatepass")),
                           st.binary(max_size=12)).map(lambda line: line.replace(b"\n", b"")), max_size=6),
