@@ -140,13 +140,16 @@ def memory(archives: dict, model: Path) -> dict:
     return out
 
 
+# What a scoring command imports before it can start (classifier.persist's imports).
+SCORING_IMPORTS = "the imports scoring needs (numpy, scipy.sparse, fugashi)"
+
+
 def startup(model: Path, work: Path, rounds: int) -> dict:
     ten = make_archive(10, work / "ten.jsonl")
     commands = {
         "python -c pass": [PYTHON, "-c", "pass"],
         "raw fugashi, ten lines": [PYTHON, str(BENCH / "raw_fugashi.py"), str(ten)],
-        "the imports scoring needs (numpy, scipy.sparse, scipy.special, fugashi)":
-            [PYTHON, "-c", "import numpy, scipy.sparse, scipy.special, fugashi"],
+        SCORING_IMPORTS: [PYTHON, "-c", "import numpy, scipy.sparse, fugashi"],
         "import sklearn.base (what scoring no longer imports)": [PYTHON, "-c", "import sklearn.base"],
         "load_model only": [PYTHON, "-c", f"from classifier.persist import load_model; load_model({str(model)!r})"],
         "suggest, ten lines": [PYTHON, "-m", "classifier", "suggest", "--model", str(model), str(ten)],

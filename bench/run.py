@@ -570,6 +570,8 @@ def targets(results: dict) -> list[dict]:
             extrapolated["peak_rss_mb"] < memory_mb)
     batch_results = results.get("batch")
     if batch_results:
+        import batch
+
         measures = batch_results["throughput"]["measures"]
         cores = results["machine"]["cores_usable"]
         ours = measures["suggest (default flags)"]
@@ -591,7 +593,7 @@ def targets(results: dict) -> list[dict]:
             " vs ".join(f"{m['peak_rss_mb_all']:.0f} MB ({m['paragraphs']:,} paragraphs, {m['processes']} processes)"
                         for m in memory) + f": {growth:.2f}x", growth <= 1.10)
         startup = batch_results["startup"]["median_s"]
-        floor = startup["the imports scoring needs (numpy, scipy.sparse, scipy.special, fugashi)"]
+        floor = startup[batch.SCORING_IMPORTS]
         add("suggest on ten lines under 1.0 s, whole process", f"{startup['suggest, ten lines']:.2f} s (median); "
             f"the imports scoring needs take {floor:.2f} s alone, scikit-learn's "
             f"{startup['import sklearn.base (what scoring no longer imports)']:.2f} s", startup["suggest, ten lines"] < 1.0)

@@ -244,6 +244,18 @@ def test_bad_input_is_one_line_naming_it_and_exit_code_2(tiny_models, tmp_path, 
         assert "looks like Shift_JIS (cp932, as Excel writes it): save it as UTF-8" in errors[0]
 
 
+@pytest.mark.parametrize("size", ["0", "-5"])
+@pytest.mark.parametrize("command", [["suggest"], ["annotate", "--jsonl"]])
+def test_a_batch_size_below_one_is_one_line_and_exit_code_2(tiny_models, tmp_path, capsys, command, size):
+    good, _ = tiny_models
+    path = tmp_path / "in.jsonl"
+    path.write_text('{"text": "日銀は追加利上げを決めた。"}\n', encoding="utf-8")
+    assert main([*command, str(path), "--model", str(good), "--batch-size", size]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == f"error: --batch-size must be a positive number of lines, got {size}\n"
+
+
 # --------------------------------------------------------------------------------------------
 # suggest on a large input: every core by default, the same output, progress
 

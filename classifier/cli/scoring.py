@@ -36,6 +36,8 @@ def _stream_lines(args, function, options: dict, what: str, chunk_size: int, par
     from ..batch import auto_start, map_ordered
     from ..progress import Progress, file_size_and_position
 
+    if args.batch_size is not None and args.batch_size < 1:
+        raise ValueError(f"--batch-size must be a positive number of lines, got {args.batch_size}")
     args.model = args.model or str(model_in_use())
     # Lines are read as bytes: whoever scores a chunk decodes it (suggest_lines.decoded).
     with open_input(args.input, binary=True) as stream:
