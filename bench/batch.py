@@ -140,8 +140,10 @@ def memory(archives: dict, model: Path) -> dict:
     return out
 
 
-# What a scoring command imports before it can start (classifier.persist's imports).
-SCORING_IMPORTS = "the imports scoring needs (numpy, scipy.sparse, fugashi)"
+# What a scoring command imports before it can start (classifier.persist's imports), and the
+# start-up row that times them alone.
+SCORING_MODULES = "numpy, scipy.sparse, fugashi"
+SCORING_IMPORTS = f"the imports scoring needs ({SCORING_MODULES})"
 
 
 def startup(model: Path, work: Path, rounds: int) -> dict:
@@ -149,7 +151,7 @@ def startup(model: Path, work: Path, rounds: int) -> dict:
     commands = {
         "python -c pass": [PYTHON, "-c", "pass"],
         "raw fugashi, ten lines": [PYTHON, str(BENCH / "raw_fugashi.py"), str(ten)],
-        SCORING_IMPORTS: [PYTHON, "-c", "import numpy, scipy.sparse, fugashi"],
+        SCORING_IMPORTS: [PYTHON, "-c", f"import {SCORING_MODULES}"],
         "import sklearn.base (what scoring no longer imports)": [PYTHON, "-c", "import sklearn.base"],
         "load_model only": [PYTHON, "-c", f"from classifier.persist import load_model; load_model({str(model)!r})"],
         "suggest, ten lines": [PYTHON, "-m", "classifier", "suggest", "--model", str(model), str(ten)],
