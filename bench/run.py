@@ -578,15 +578,15 @@ def targets(results: dict) -> list[dict]:
         need = 0.75 * cores
         add(f"suggest, default flags, on {batch_results['throughput']['paragraphs']:,} paragraphs >= 0.75 x cores x raw "
             f"fugashi ({need:.2f}x on {cores} cores), whole commands, same output as one process",
-            f"{ours['ratio_to_raw']:.2f}x (rounds {', '.join(map(str, ours['ratio_to_raw_rounds']))}; "
-            f"--jobs 1: {measures['suggest --jobs 1']['ratio_to_raw']:.2f}x); identical output: "
+            f"{ours['ratio_to_raw']:.3f}x (rounds {', '.join(map(str, ours['ratio_to_raw_rounds']))}; "
+            f"--jobs 1: {measures['suggest --jobs 1']['ratio_to_raw']:.3f}x); identical output: "
             f"{'yes' if batch_results['throughput']['identical_output'] else 'NO'}",
             ours["ratio_to_raw"] >= need and batch_results["throughput"]["identical_output"])
         # What any split over the cores can reach: the one-process command's speed times the cores
         # (start-up left out, so a bound from above). The stage breakdown says where that time goes.
         one = measures["suggest --jobs 1"]["ratio_to_raw"]
         add(f"(what bounds the line above) a perfect split of the one-process command over {cores} cores: "
-            f"{cores} x its ratio to raw fugashi", f"{cores} x {one:.2f} = {cores * one:.2f}x", cores * one >= need)
+            f"{cores} x its ratio to raw fugashi", f"{cores} x {one:.3f} = {cores * one:.3f}x", cores * one >= need)
         memory = list(batch_results["memory"].values())
         growth = memory[-1]["peak_rss_mb_all"] / memory[0]["peak_rss_mb_all"]
         add("peak RSS of all processes flat as the input grows (1x and 10x within 10%)",
@@ -741,7 +741,7 @@ def batch_markdown(b: dict, machine_info: dict) -> list[str]:
              "", "| command | wall s (median) | paragraphs/s | ratio to raw fugashi (rounds) | peak RSS, all processes MB |"
              " processes |", "|---|---|---|---|---|---|"]
     for name, v in t["measures"].items():
-        lines.append(f"| {name}: `{v['command']}` | {v['wall_s']} | {v['paragraphs_per_s']:,} | {v['ratio_to_raw']:.2f}x "
+        lines.append(f"| {name}: `{v['command']}` | {v['wall_s']} | {v['paragraphs_per_s']:,} | {v['ratio_to_raw']:.3f}x "
                      f"({', '.join(map(str, v['ratio_to_raw_rounds']))}) | {v['peak_rss_mb_all']:.0f} | {v['processes']} |")
     lines += ["", f"Output of the default run and of `--jobs 1`: {'identical, byte for byte' if t['identical_output'] else 'DIFFERENT'}."]
     st = b.get("stages")
