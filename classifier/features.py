@@ -13,13 +13,14 @@ import numpy as np
 from scipy import sparse
 
 
-def transform(tokenizer, vocabulary: dict[str, int], idf: np.ndarray, sublinear_tf: bool, texts: list[str]):
-    """The TF-IDF rows of ``texts`` from the fitted pipeline's state: its tokenizer (analyzer),
-    vocabulary and idf (``HashtagModel.build_features``: float32 counts, l2 rows)."""
+def transform(tokenizer, vocabulary: dict[str, int], idf: np.ndarray, sublinear_tf: bool, token_strings: list[str]):
+    """The TF-IDF rows of texts, given as their tokens (``tokenizer.token_strings``), from the
+    fitted pipeline's state: its tokenizer (analyzer), vocabulary and idf
+    (``HashtagModel.build_features``: float32 counts, l2 rows)."""
     if tuple(tokenizer.ngram_range) == (1, 1):
-        counts = count_tokens(vocabulary, tokenizer.token_strings(texts), np.float32)
+        counts = count_tokens(vocabulary, token_strings, np.float32)
     else:
-        counts = count_features(vocabulary, tokenizer.feature_lists(texts), np.float32)
+        counts = count_features(vocabulary, tokenizer.features_of(token_strings), np.float32)
     return tfidf_weights(counts, idf, sublinear_tf)
 
 

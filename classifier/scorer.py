@@ -32,8 +32,11 @@ class Scoring:
 
     def transform(self, texts: Sequence[str]):
         """TF-IDF rows of ``texts`` (``features.transform``: the fitted pipeline's transform, faster)."""
-        return features.transform(self.tokenizer_, self.vocabulary_, self.idf_, self.sublinear_tf,
-                                  _checked_texts(texts))
+        return self.transform_tokens(self.tokenizer_.token_strings(_checked_texts(texts)))
+
+    def transform_tokens(self, token_strings: Sequence[str]):
+        """``transform`` of texts already tokenized by ``tokenizer_.token_strings``."""
+        return features.transform(self.tokenizer_, self.vocabulary_, self.idf_, self.sublinear_tf, token_strings)
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """Calibrated probability of every tag (columns in ``classes_`` order) for each text."""
@@ -48,6 +51,11 @@ class Scoring:
         """
         k, threshold = check_options(self.k if k is None else k, threshold)
         return self._decide(self.transform(texts), k, threshold)
+
+    def decide_tokens(self, token_strings: Sequence[str], k: int | None = None, threshold: float | None = None):
+        """``decide`` of texts already tokenized by ``tokenizer_.token_strings``."""
+        k, threshold = check_options(self.k if k is None else k, threshold)
+        return self._decide(self.transform_tokens(token_strings), k, threshold)
 
     def _decide(self, X, k: int | None, threshold: float | None):
         decision = np.asarray(X @ self.coef_.T) + self.intercept_

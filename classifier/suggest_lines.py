@@ -4,12 +4,13 @@ lines of JSON out, one per paragraph. A chunk is what one process (this one or a
 A chunk may come as one block of the file's bytes (``chunk_lines``): it is decoded and split
 here, in the process that scores it, so the process that reads the input does no per-line work
 but cut it into chunks, and a chunk crosses to a worker as one object rather than a list of lines.
+It may also come read and tokenized already (``Tokenized``, from ``classifier.head_start``).
 """
 from __future__ import annotations
 
 import json
 import json.scanner
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 from .corpus.base import parse_json, undecodable_message
 
@@ -17,6 +18,14 @@ from .corpus.base import parse_json, undecodable_message
 # json.dumps(value, ensure_ascii=False) builds a new encoder on every call (a non-default option),
 # which costs more than encoding a short id: one encoder, made once, writes the same text.
 _to_json = json.JSONEncoder(ensure_ascii=False).encode
+
+
+class Tokenized(NamedTuple):
+    """A chunk read (``read_records``) and tokenized (``Tokenizer.token_strings`` of its texts).
+    Its records are (number, id, None): the texts travel as their tokens alone."""
+
+    records: list[tuple[int, object, None]]
+    token_strings: list[str]
 
 
 class BadLine(ValueError):
@@ -116,38 +125,50 @@ def format_records(records: Sequence[tuple[int, object, str]], results: Sequence
     return "\n".join(out)
 
 
-def suggest_lines(model, first: int, lines: bytes | Sequence[bytes | str], options: dict) -> tuple[bytes, int, tuple | None]:
-    """What ``python -m classifier suggest`` prints for a chunk's ``lines`` (``chunk_lines``; the
-    first numbered ``first``): (the output, UTF-8, the number of records, None), or (b"", 0,
-    (number, message)) when a line is bad: nothing of a chunk with a bad line is printed, in one
-    process or many.
+def suggest_lines(model, first: int, lines: bytes | Sequence[bytes | str] | Tokenized,
+                  options: dict) -> tuple[bytes, int, tuple | None]:
+    """What ``python -m classifier suggest`` prints for a chunk's ``lines`` (``chunk_lines``, or
+    a ``Tokenized`` chunk; the first line numbered ``first``): (the output, UTF-8, the number of
+    records, None), or (b"", 0, (number, message)) when a line is bad: nothing of a chunk with a
+    bad line is printed, in one process or many.
 
     The output is encoded here, in the process that scores the chunk: the process that writes it
     then passes the bytes on, where text would be decoded from the worker's pipe and encoded
     again for stdout."""
-    try:
-        records = read_records(lines, first)
-    except BadLine as error:
-        return b"", 0, (error.number, str(error))
+    token_strings = None
+    if isinstance(lines, Tokenized):
+        records, token_strings = lines
+    else:
+        try:
+            records = read_records(lines, first)
+        except BadLine as error:
+            return b"", 0, (error.number, str(error))
     if not records:
         return b"", 0, None
     texts = [text for _, _, text in records]
     if options.get("explain"):
+        if token_strings is not None:
+            raise ValueError("a Tokenized chunk has no texts to explain: pass its lines")
         text = format_records(records, model.suggest(texts, **options))
     else:
-        text = suggestions_json(model, records, texts, options.get("k"), options.get("threshold"))
+        text = suggestions_json(model, records, texts, options.get("k"), options.get("threshold"), token_strings)
     return text.encode("utf-8"), len(records), None
 
 
-def suggestions_json(model, records: Sequence[tuple[int, object, str]], texts: list[str], k, threshold) -> str:
+def suggestions_json(model, records: Sequence[tuple[int, object, str]], texts: list[str], k, threshold,
+                     token_strings: list[str] | None = None) -> str:
     """``format_records(records, model.suggest(texts, k, threshold))``, the same text, made
     from ``model.decide`` for the whole chunk at once: each list ranked and rounded as ``suggest``
     does it, but on the chunk's arrays rather than text by text, and each line joined from pieces
     written once per tag, where ``suggest`` builds a dict per tag and ``json.dumps`` walks it
-    again. A test holds the two equal on the corpus for several k and thresholds."""
+    again. A test holds the two equal on the corpus for several k and thresholds.
+    ``token_strings``: the texts' tokens, when they were tokenized already."""
     from .scorer import ranked_kept
 
-    probabilities, kept = model.decide(texts, k, threshold)
+    if token_strings is None:
+        probabilities, kept = model.decide(texts, k, threshold)
+    else:
+        probabilities, kept = model.decide_tokens(token_strings, k, threshold)
     pieces = _tag_pieces(model)
     lists = []
     for columns in (model.linear_columns_, model.post_columns_):

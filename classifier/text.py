@@ -269,7 +269,11 @@ class Tokenizer:
 
     def feature_lists(self, texts: Iterable[str]) -> list[list[str]]:
         """The features of each text: its tokens and their n-grams, joined with a space."""
-        token_lists = self.token_lists(texts)
+        return self.features_of(self.token_strings(texts))
+
+    def features_of(self, token_strings: Iterable[str]) -> list[list[str]]:
+        """``feature_lists`` of texts already tokenized (``token_strings``)."""
+        token_lists = [tokens.split() for tokens in token_strings]
         low, high = self.ngram_range
         if high == 1:
             return token_lists

@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from collections import deque
+from itertools import chain, islice, repeat
 from pathlib import Path
+from typing import Iterable
 
 from .. import config
 from ..batch import add_parallel_arguments, add_progress_argument
@@ -26,31 +29,53 @@ def run_suggest(args) -> int:
     from ..suggest_lines import suggest_lines
 
     options = {"k": args.k, "threshold": args.threshold, "explain": args.explain}
-    return _stream_lines(args, suggest_lines, options, "paragraphs", config.BATCH_SIZE, batch.PARALLEL_MIN_BYTES)
+    return _stream_lines(args, suggest_lines, options, "paragraphs", config.BATCH_SIZE, batch.PARALLEL_MIN_BYTES,
+                         tokenize_ahead=not args.explain)
 
 
-def _stream_lines(args, function, options: dict, what: str, chunk_size: int, parallel_min_bytes: int) -> int:
+def _stream_lines(args, function, options: dict, what: str, chunk_size: int, parallel_min_bytes: int,
+                  tokenize_ahead: bool = False) -> int:
     """``function(model, first line number, lines, options)`` -> (output, count, error) over the
     input's chunks of lines, in this process or in workers (``batch.map_ordered``), each chunk's
-    output (UTF-8) written out in input order as it is done."""
-    from ..batch import auto_start, map_ordered
+    output (UTF-8) written out in input order as it is done. ``tokenize_ahead``: ``function``
+    takes ``Tokenized`` chunks too, and a run on local workers gets a head start
+    (``classifier.head_start``)."""
+    from ..batch import auto_start, can_fork, map_ordered
     from ..progress import Progress, file_size_and_position
 
     if args.batch_size is not None and args.batch_size < 1:
         raise ValueError(f"--batch-size must be a positive number of lines, got {args.batch_size}")
     args.model = args.model or str(model_in_use())
     # Lines are read as bytes: whoever scores a chunk decodes it (suggest_lines.decoded).
-    with open_input(args.input, binary=True) as stream:
+    with open_input(args.input, binary=True) as stream, contextlib.ExitStack() as stack:
         total, position = file_size_and_position(stream)
         start = auto_start(args.jobs, args.dask_scheduler, total, parallel_min_bytes)
+        read_up_to = deque()  # the input's position after each chunk in flight, for the progress
+        size = args.batch_size or chunk_size
+        sizes = repeat(size)
+        head = None
+        if tokenize_ahead and total is not None:
+            from ..head_start import CHUNK_LINES, CHUNKS, HeadStart, model_tokenizer
+
+            # A file's first chunks are the head start's, in one process or many: where a bad line
+            # stops the run, the same lines have been written before it either way.
+            sizes = chain(repeat(min(size, CHUNK_LINES), CHUNKS), sizes)
+            tokenizer = model_tokenizer(args.model) if start == 0 and not args.dask_scheduler and can_fork() else None
+            if tokenizer is not None:
+                chunks = _line_chunks(stream, sizes, options, position, read_up_to)
+                head_chunks = list(islice(chunks, CHUNKS))
+                head = stack.enter_context(HeadStart(tokenizer, [(first, lines) for first, lines, _ in head_chunks]))
+        if head is None:
+            chunks = _line_chunks(stream, sizes, options, position, read_up_to)
         from ..persist import load_model
 
         ensure_default_model(args.model)
         model, _ = load_model(args.model)
         model.suggest(["確認"], k=args.k, threshold=options.get("threshold"))  # a bad --k or --threshold: exit 2 now
+        if head is not None:
+            done = head.finish(model.tokenizer_)
+            chunks = chain([(first, lines, options) for (first, _, _), lines in zip(head_chunks, done)], chunks)
         progress = Progress(what, total, enabled=args.progress)
-        read_up_to = deque()  # the input's position after each chunk in flight, for the progress
-        chunks = _line_chunks(stream, args.batch_size or chunk_size, options, position, read_up_to)
         sys.stdout.flush()  # anything written as text goes out before the chunks' bytes
         for output, count, error in map_ordered(function, chunks, model, jobs=args.jobs,
                                                 dask_scheduler=args.dask_scheduler, model_dir=args.model,
@@ -63,14 +88,15 @@ def _stream_lines(args, function, options: dict, what: str, chunk_size: int, par
     return 0
 
 
-def _line_chunks(stream, size: int, options: dict, position, read_up_to):
-    """(number of the first line, the lines as one block of bytes, options) for every ``size``
-    lines of ``stream`` (bytes); the position in the file after each is appended to
-    ``read_up_to`` (None for a pipe)."""
-    from itertools import islice
-
+def _line_chunks(stream, sizes: Iterable[int], options: dict, position, read_up_to):
+    """(number of the first line, the lines as one block of bytes, options) for each chunk of
+    ``stream`` (bytes), the next of ``sizes`` lines long; the position in the file after each is
+    appended to ``read_up_to`` (None for a pipe)."""
     first = 1
-    while lines := list(islice(stream, size)):
+    for size in sizes:
+        lines = list(islice(stream, size))
+        if not lines:
+            return
         read_up_to.append(position() if position else None)
         yield first, b"".join(lines), options
         first += len(lines)
