@@ -4,12 +4,16 @@ lines of JSON out, one per paragraph. A chunk is what one process (this one or a
 A chunk may come as one block of the file's bytes (``chunk_lines``): it is decoded and split
 here, in the process that scores it, so the process that reads the input does no per-line work
 but cut it into chunks, and a chunk crosses to a worker as one object rather than a list of lines.
-It may also come read and tokenized already (``Tokenized``, from ``classifier.head_start``).
+A worker forked from the process that reads a file shares its descriptor of it: there a chunk
+comes as where its lines lie in the file (``FileRange``), and the worker reads them itself, so
+the block never crosses a pipe. It may also come read and tokenized already (``Tokenized``, from
+``classifier.head_start``).
 """
 from __future__ import annotations
 
 import json
 import json.scanner
+import os
 from typing import NamedTuple, Sequence
 
 from .corpus.base import parse_json, undecodable_message
@@ -18,6 +22,21 @@ from .corpus.base import parse_json, undecodable_message
 # json.dumps(value, ensure_ascii=False) builds a new encoder on every call (a non-default option),
 # which costs more than encoding a short id: one encoder, made once, writes the same text.
 _to_json = json.JSONEncoder(ensure_ascii=False).encode
+
+
+class FileRange(NamedTuple):
+    """A chunk's lines as where they lie in the input file: ``length`` bytes from ``offset`` of
+    the file open as ``descriptor`` in this process."""
+
+    descriptor: int
+    offset: int
+    length: int
+
+    def read(self) -> bytes:
+        data = os.pread(self.descriptor, self.length, self.offset)
+        if len(data) != self.length:
+            raise OSError(f"the input file was cut short while it was read (at byte {self.offset + len(data)})")
+        return data
 
 
 class Tokenized(NamedTuple):
@@ -35,11 +54,13 @@ class BadLine(ValueError):
     number: int | None = None
 
 
-def chunk_lines(chunk: bytes | Sequence[bytes | str]) -> Sequence[bytes | str]:
+def chunk_lines(chunk: bytes | FileRange | Sequence[bytes | str]) -> Sequence[bytes | str]:
     """The lines of a chunk. A block of bytes (whole lines of the input, as the command reads
-    them) is decoded at once and split where the file's lines end (at each newline); a block
-    that is not UTF-8 is split into lines of bytes, so that ``read_records`` names the first bad
-    one. A list of lines is returned as it is."""
+    them, or a ``FileRange`` of them) is decoded at once and split where the file's lines end (at
+    each newline); a block that is not UTF-8 is split into lines of bytes, so that
+    ``read_records`` names the first bad one. A list of lines is returned as it is."""
+    if isinstance(chunk, FileRange):
+        chunk = chunk.read()
     if not isinstance(chunk, bytes):
         return chunk
     try:

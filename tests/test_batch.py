@@ -212,6 +212,18 @@ def test_a_chunk_as_one_block_of_bytes_reads_as_its_lines_do(lines, last_newline
     _assert_reads_as(block, *_read_line_by_line(file_lines, 5))
 
 
+def test_a_chunk_as_where_it_lies_in_the_file_reads_as_its_bytes_do(tmp_path):
+    block = '{"text": "日銀"}\n\n{"id": 2, "text": "NATO"}\n'.encode()
+    path = tmp_path / "in.jsonl"
+    path.write_bytes(b'{"text": "x"}\n' + block)
+    with open(path, "rb") as stream:
+        where = suggest_lines.FileRange(stream.fileno(), 14, len(block))
+        assert suggest_lines.read_records(where, 2) == suggest_lines.read_records(block, 2)
+        path.write_bytes(block)  # cut short (and rewritten) under the reader
+        with pytest.raises(OSError, match="cut short while it was read"):
+            suggest_lines.read_records(where, 2)
+
+
 # --------------------------------------------------------------------------------------------
 # when to go parallel, and how much is in flight
 

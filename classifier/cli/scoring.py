@@ -53,6 +53,9 @@ def _stream_lines(args, function, options: dict, what: str, chunk_size: int, par
         read_up_to = deque()  # the input's position after each chunk in flight, for the progress
         size = args.batch_size or chunk_size
         sizes = repeat(size)
+        # Workers forked from this process share its descriptor of a file: they read their chunks
+        # from it, and this process only finds where each chunk's lines lie.
+        forked = total is not None and start == 0 and not args.dask_scheduler and can_fork()
         head = None
         if tokenize_ahead and total is not None:
             from ..head_start import CHUNK_LINES, CHUNKS, HeadStart, model_tokenizer
@@ -60,13 +63,13 @@ def _stream_lines(args, function, options: dict, what: str, chunk_size: int, par
             # A file's first chunks are the head start's, in one process or many: where a bad line
             # stops the run, the same lines have been written before it either way.
             sizes = chain(repeat(min(size, CHUNK_LINES), CHUNKS), sizes)
-            tokenizer = model_tokenizer(args.model) if start == 0 and not args.dask_scheduler and can_fork() else None
+            tokenizer = model_tokenizer(args.model) if forked else None
             if tokenizer is not None:
-                chunks = _line_chunks(stream, sizes, options, position, read_up_to)
+                chunks = _line_chunks(stream, sizes, options, position, read_up_to, forked)
                 head_chunks = list(islice(chunks, CHUNKS))
                 head = stack.enter_context(HeadStart(tokenizer, [(first, lines) for first, lines, _ in head_chunks]))
         if head is None:
-            chunks = _line_chunks(stream, sizes, options, position, read_up_to)
+            chunks = _line_chunks(stream, sizes, options, position, read_up_to, forked)
         from ..persist import load_model
 
         ensure_default_model(args.model)
@@ -88,17 +91,26 @@ def _stream_lines(args, function, options: dict, what: str, chunk_size: int, par
     return 0
 
 
-def _line_chunks(stream, sizes: Iterable[int], options: dict, position, read_up_to):
+def _line_chunks(stream, sizes: Iterable[int], options: dict, position, read_up_to, by_range: bool = False):
     """(number of the first line, the lines as one block of bytes, options) for each chunk of
     ``stream`` (bytes), the next of ``sizes`` lines long; the position in the file after each is
-    appended to ``read_up_to`` (None for a pipe)."""
+    appended to ``read_up_to`` (None for a pipe). ``by_range``: each block as where it lies in
+    the file (``FileRange``), for processes that share ``stream``'s descriptor."""
+    from ..suggest_lines import FileRange
+
     first = 1
+    offset = stream.tell() if by_range else 0
     for size in sizes:
         lines = list(islice(stream, size))
         if not lines:
             return
         read_up_to.append(position() if position else None)
-        yield first, b"".join(lines), options
+        if by_range:
+            length = sum(map(len, lines))
+            yield first, FileRange(stream.fileno(), offset, length), options
+            offset += length
+        else:
+            yield first, b"".join(lines), options
         first += len(lines)
 
 
