@@ -1,6 +1,7 @@
 """Batch tagging in parallel (joblib processes, a Dask cluster): exactly the single-process output."""
 import io
 import json
+import os
 import subprocess
 import sys
 
@@ -103,6 +104,23 @@ def test_cli_jobs_output_equals_single_process_output(bundled_model, bundled_mod
                             capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert result.returncode == 0, result.stderr
     assert result.stdout == cli_lines(bundled_model, records, k=2)
+
+
+def test_cli_jobs_read_standard_input_redirected_from_a_file_from_where_it_stands(bundled_model, bundled_model_dir,
+                                                                                  paragraphs, tmp_path):
+    # The workers read their chunks from the file themselves, by offset: the offset where the
+    # command found its input counts, as it does for the lines the command reads.
+    path = tmp_path / "in.jsonl"
+    records = write_records(path, paragraphs[:300])
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.lseek(descriptor, len(path.read_bytes().split(b"\n", 1)[0]) + 1, os.SEEK_SET)  # past the first line
+        result = subprocess.run([sys.executable, "-m", "classifier", "suggest", "--model", str(bundled_model_dir),
+                                 "--jobs", "2"], stdin=descriptor, capture_output=True, text=True, cwd=ROOT, timeout=300)
+    finally:
+        os.close(descriptor)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == cli_lines(bundled_model, records[1:])
 
 
 def test_cli_names_a_bad_input_line_in_parallel_runs(bundled_model_dir, tmp_path):
