@@ -21,7 +21,8 @@ output is the single-process output, byte for byte.
   small input (no start-up cost for ten lines), every core for a large one (``auto_start``).
 
 The command line's own work per chunk (``suggest_lines``: JSON Lines in, JSON Lines out) runs in
-the worker too, so this process only reads lines and writes the text that comes back.
+the worker too, so this process only reads lines and writes the text that comes back; a worker
+forked from it reads a file's chunks itself (``suggest_lines.FileRange``).
 """
 from __future__ import annotations
 
@@ -38,10 +39,12 @@ from .config import BATCH_SIZE
 
 DASK_CONNECT_TIMEOUT = "10s"
 # With --jobs left to its default, worker processes are started for a regular file at least this
-# large (about 4,600 paragraphs of news, a second of work in one process), or for a stream once
-# this many chunks have been read and more follow. Forked workers start in milliseconds; on 2 cores
-# two of them paid from about 3,000 paragraphs (whole commands, --jobs 1 against --jobs 2).
-PARALLEL_MIN_BYTES = 1_000_000
+# large (about 2,300 paragraphs of news), or for a stream once this many chunks have been read and
+# more follow. Forked workers start in milliseconds. On 2 cores (whole commands, --jobs 1 against
+# --jobs 2) two of them paid from about 1,500 paragraphs of a file, and by a tenth at 2,500: a
+# file's first chunks get a head start and the workers read it themselves, where a stream's lines
+# cross a pipe to them.
+PARALLEL_MIN_BYTES = 500_000
 PARALLEL_MIN_CHUNKS = 2  # of config.BATCH_SIZE lines: about 4,000 paragraphs
 # The same for ``annotate --jsonl`` (draft posts, one a line; about 50 of the corpus's posts): a
 # byte of a draft costs more than a byte of a paragraph, since each of its paragraphs is scored
