@@ -30,6 +30,7 @@ import argparse
 import contextlib
 import functools
 import os
+import signal
 import tempfile
 from collections import deque
 from itertools import count, islice
@@ -332,8 +333,15 @@ def _forked_workers(model, n_workers: int):
 
     key = next(_run_numbers)
     _inherited[key] = model
-    executor = ProcessPoolExecutor(n_workers, mp_context=multiprocessing.get_context("fork"))
+    executor = ProcessPoolExecutor(n_workers, mp_context=multiprocessing.get_context("fork"),
+                                   initializer=ignore_interrupts)
     try:
+        # The first submit forks the workers, then starts the pool's thread, through which
+        # shutdown stops them: a Ctrl-C between the two would leave workers that nothing stops,
+        # and this process waiting for them at exit. It is held back until both are done.
+        with interrupts_held():
+            executor.submit(_run_inherited, key, _ready, ())
+
         def submit(function, task):
             return executor.submit(_run_inherited, key, function, task)
 
@@ -341,6 +349,25 @@ def _forked_workers(model, n_workers: int):
     finally:
         executor.shutdown(wait=True, cancel_futures=True)
         _inherited.pop(key, None)
+
+
+@contextlib.contextmanager
+def interrupts_held():
+    """Ctrl-C (SIGINT) held back while processes are forked: delivered when the block ends, and
+    never to the children forked meanwhile (they are forked with it blocked)."""
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+
+def ignore_interrupts() -> None:
+    """In a forked worker: Ctrl-C is for the process that started it. The terminal sends SIGINT
+    to every process of the command; a worker stopped by it in the middle of writing a result
+    would keep the result queue's lock for ever, and the others would wait on it. This process
+    stops them instead, once their chunks in hand are done."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _run_inherited(key: int, function, task):

@@ -18,6 +18,7 @@ import json
 import os
 from pathlib import Path
 
+from .batch import interrupts_held
 from .suggest_lines import Tokenized, read_records
 from .text import Tokenizer
 
@@ -53,7 +54,8 @@ class HeadStart:
         # is meant to overlap.
         self._process = multiprocessing.get_context("fork").Process(
             target=_tokenize, args=(child_end, tokenizer, chunks), daemon=True, name="hashtag-head-start")
-        self._process.start()
+        with interrupts_held():  # Ctrl-C is for this process, which stops the child (``__exit__``)
+            self._process.start()
         child_end.close()
 
     def finish(self, tokenizer: Tokenizer) -> list[Tokenized | bytes]:
@@ -97,8 +99,6 @@ def _tokenize(connection, tokenizer: Tokenizer, chunks: list[tuple[int, bytes]])
         connection.recv()  # wait to be asked
     except Exception:  # a bad line (BadLine) or a failed parse: a worker takes the chunk and reports it
         pass
-    except KeyboardInterrupt:  # Ctrl-C reaches the whole process group; this process says nothing
-        return
     try:
         connection.send(done)
     except OSError:  # the parent is gone

@@ -1,9 +1,12 @@
 """Batch tagging in parallel (joblib processes, a Dask cluster): exactly the single-process output."""
+import contextlib
 import io
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -121,6 +124,34 @@ def test_cli_jobs_read_standard_input_redirected_from_a_file_from_where_it_stand
         os.close(descriptor)
     assert result.returncode == 0, result.stderr
     assert result.stdout == cli_lines(bundled_model, records[1:])
+
+
+@pytest.mark.parametrize("delay", [0.45, 0.8, 1.5])
+def test_ctrl_c_stops_a_parallel_run_and_all_its_processes(bundled_model_dir, paragraphs, tmp_path, delay):
+    # The terminal sends SIGINT to the whole process group: the head start's child, the pool's
+    # workers and the command. Whenever it comes (as the workers start, mid-run), the command
+    # stops them and exits; nothing is left waiting on a lock.
+    path = tmp_path / "in.jsonl"
+    write_records(path, paragraphs * (60_000 // len(paragraphs)))
+    command = [sys.executable, "-m", "classifier", "suggest", "--model", str(bundled_model_dir), str(path)]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               start_new_session=True)
+    time.sleep(delay)
+    os.killpg(process.pid, signal.SIGINT)
+    try:
+        stderr = process.communicate(timeout=60)[1].decode()
+        if process.returncode == 0:
+            pytest.skip(f"the run ended within {delay} s on this machine")
+        assert (process.returncode, stderr) == (130, "interrupted\n")
+        for _ in range(50):  # every process of the run is gone
+            os.killpg(process.pid, 0)
+            time.sleep(0.1)
+        pytest.fail("processes of the run were left behind")
+    except ProcessLookupError:
+        pass
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)  # a hung run's processes, if any
 
 
 def test_cli_names_a_bad_input_line_in_parallel_runs(bundled_model_dir, tmp_path):
