@@ -19,7 +19,7 @@ import os
 from pathlib import Path
 
 from .batch import interrupts_held
-from .suggest_lines import Tokenized, read_records
+from .suggest_lines import FileRange, Tokenized, read_records
 from .text import Tokenizer
 
 # The head start's chunks, small so that the child stops soon after it is asked (a chunk of 256
@@ -40,11 +40,12 @@ def model_tokenizer(model_dir: str | os.PathLike) -> Tokenizer | None:
 
 
 class HeadStart:
-    """A child process tokenizing ``chunks`` ((number of the first line, lines as one block of
-    bytes), in input order) with ``tokenizer`` until ``finish`` is called. Use it as a context
-    manager, so that the child is stopped whatever happens to this process meanwhile."""
+    """A child process tokenizing ``chunks`` ((number of the first line, its lines as one block
+    of bytes or a ``FileRange``), in input order) with ``tokenizer`` until ``finish`` is called.
+    Use it as a context manager, so that the child is stopped whatever happens to this process
+    meanwhile."""
 
-    def __init__(self, tokenizer: Tokenizer, chunks: list[tuple[int, bytes]]):
+    def __init__(self, tokenizer: Tokenizer, chunks: list[tuple[int, bytes | FileRange]]):
         import multiprocessing
 
         self.tokenizer = tokenizer
@@ -58,7 +59,7 @@ class HeadStart:
             self._process.start()
         child_end.close()
 
-    def finish(self, tokenizer: Tokenizer) -> list[Tokenized | bytes]:
+    def finish(self, tokenizer: Tokenizer) -> list[Tokenized | bytes | FileRange]:
         """Each chunk as it is to be scored: tokenized, if the child did it with ``tokenizer``
         (the loaded model's), else its block of lines."""
         done: list[Tokenized] = []
@@ -85,7 +86,7 @@ class HeadStart:
         self._connection.close()
 
 
-def _tokenize(connection, tokenizer: Tokenizer, chunks: list[tuple[int, bytes]]) -> None:
+def _tokenize(connection, tokenizer: Tokenizer, chunks: list[tuple[int, bytes | FileRange]]) -> None:
     """In the child: tokenize chunks in order until told to stop or out of chunks, then send
     what was done, in one message (the parent reads nothing before it asks)."""
     done = []
