@@ -266,7 +266,7 @@ def _workers(model, jobs: int | None, dask_scheduler: str | None, model_dir, kee
         finally:
             client.close()
         return
-    if can_fork():
+    if forks_workers(dask_scheduler):
         with _forked_workers(model, processes(jobs)) as workers:
             yield workers
         return
@@ -306,6 +306,12 @@ def _workers(model, jobs: int | None, dask_scheduler: str | None, model_dir, kee
             # A command's last run, or the input ended before a worker was up (it never scored a
             # chunk): stop the workers now rather than let this process wait for them on its way out.
             executor.shutdown(wait=False, kill_workers=True)
+
+
+def forks_workers(dask_scheduler: str | None) -> bool:
+    """Whether a run's workers are forked from this process (``_workers``), sharing its memory
+    and its open files (``suggest_lines.FileRange``)."""
+    return not dask_scheduler and can_fork()
 
 
 def can_fork() -> bool:

@@ -40,7 +40,7 @@ def _stream_lines(args, function, options: dict, what: str, chunk_size: int, par
     output (UTF-8) written out in input order as it is done. ``tokenize_ahead``: ``function``
     takes ``Tokenized`` chunks too, and a run on local workers gets a head start
     (``classifier.head_start``)."""
-    from ..batch import auto_start, can_fork, map_ordered
+    from ..batch import auto_start, forks_workers, map_ordered
     from ..progress import Progress, file_size_and_position
 
     if args.batch_size is not None and args.batch_size < 1:
@@ -55,7 +55,7 @@ def _stream_lines(args, function, options: dict, what: str, chunk_size: int, par
         sizes = repeat(size)
         # Workers forked from this process share its descriptor of a file: they read their chunks
         # from it, and this process only finds where each chunk's lines lie.
-        forked = total is not None and start == 0 and not args.dask_scheduler and can_fork()
+        forked = total is not None and start == 0 and forks_workers(args.dask_scheduler)
         head = None
         if tokenize_ahead and total is not None:
             from ..head_start import CHUNK_LINES, CHUNKS, HeadStart, model_tokenizer
