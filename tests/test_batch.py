@@ -291,6 +291,23 @@ def test_default_jobs_start_workers_only_for_a_large_input(monkeypatch):
     assert batch.auto_start(-1, None, 10 ** 9) is None
 
 
+def test_a_files_last_chunks_are_smaller_and_come_only_at_its_end():
+    from classifier.cli import scoring
+
+    size, n_lines, line_bytes = 16, 100, 230
+    read = [0]
+    sizes = scoring._file_chunk_sizes(size, lambda: (n_lines - read[0]) * line_bytes)
+    chunks = []
+    while read[0] < n_lines:
+        chunks.append(min(next(sizes), n_lines - read[0]))
+        read[0] += chunks[-1]
+    part = size // scoring.TAIL_PART
+    tail = scoring.TAIL_CHUNKS * size
+    # full chunks while more than TAIL_CHUNKS of them are left, then quarter chunks to the end
+    assert chunks == [size] * 3 + [part] * 13
+    assert sum(chunks[3:]) < tail <= sum(chunks[2:])
+
+
 def test_map_ordered_keeps_order_and_reads_a_bounded_way_ahead(bundled_model, bundled_model_dir):
     read, yielded, ahead = [0], [0], []
     options = {"k": 2, "threshold": 0.0, "explain": False}

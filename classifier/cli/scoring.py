@@ -8,7 +8,7 @@ import sys
 from collections import deque
 from itertools import chain, islice, repeat
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable, Iterator
 
 from .. import config
 from ..batch import add_parallel_arguments, add_progress_argument
@@ -52,7 +52,7 @@ def _stream_lines(args, function, options: dict, what: str, chunk_size: int, par
         start = auto_start(args.jobs, args.dask_scheduler, total, parallel_min_bytes)
         read_up_to = deque()  # the input's position after each chunk in flight, for the progress
         size = args.batch_size or chunk_size
-        sizes = repeat(size)
+        sizes = repeat(size) if total is None else _file_chunk_sizes(size, lambda: total - stream.tell())
         # Workers forked from this process share its descriptor of a file: they read their chunks
         # from it, and this process only finds where each chunk's lines lie.
         forked = total is not None and start == 0 and forks_workers(args.dask_scheduler)
@@ -89,6 +89,26 @@ def _stream_lines(args, function, options: dict, what: str, chunk_size: int, par
             progress.update(count, read_up_to.popleft())
         progress.close()
     return 0
+
+
+# A file's last chunks are smaller, over about this many chunks' worth of its lines: a run ends
+# when its last worker does, and a full chunk handed out last keeps the other workers idle for up
+# to its whole time (a tenth of a second), a quarter chunk for a quarter of that.
+TAIL_CHUNKS = 4
+TAIL_PART = 4
+
+
+def _file_chunk_sizes(size: int, remaining: Callable[[], int]) -> Iterator[int]:
+    """Lines in each next chunk of a file: ``size``, then ``size // TAIL_PART`` once the lines
+    left (``remaining()``: the bytes not read yet, over the bytes a line so far) would make fewer
+    than ``TAIL_CHUNKS`` full chunks. Sizes depend on the file alone, not on the processes."""
+    start, lines = remaining(), 0
+    while True:
+        left = remaining()
+        tail = lines and left * lines < TAIL_CHUNKS * size * (start - left)
+        step = max(1, size // TAIL_PART) if tail else size
+        lines += step
+        yield step
 
 
 def _line_chunks(stream, sizes: Iterable[int], options: dict, position, read_up_to, by_range: bool = False):
