@@ -6,6 +6,7 @@ bad input into one line on stderr and exit code 2.
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 
 from ..corpus import CorpusError
@@ -29,6 +30,19 @@ def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     return _run_reporting_errors(args.run, args)
+
+
+def command_line() -> None:
+    """``python -m classifier`` and the ``hashtag-classifier`` script: ``main``, then exit.
+
+    Before exiting, every object is frozen out of the garbage collector's reach: the interpreter's
+    shutdown then skips its collections over everything the command imported and loaded (all of
+    NumPy, SciPy and the model), a few hundredths of a second of every command. Nothing is lost:
+    the atexit handlers and the flushing of the standard streams still run, and the system frees
+    the memory."""
+    status = main()
+    gc.freeze()
+    sys.exit(status)
 
 
 def _run_reporting_errors(run, args) -> int:
