@@ -30,13 +30,13 @@ import argparse
 import contextlib
 import functools
 import os
-import signal
 import tempfile
 from collections import deque
 from itertools import count, islice
 from typing import Callable, Iterable, Iterator, Sequence
 
 from .config import BATCH_SIZE
+from .forking import can_fork, ignore_interrupts, interrupts_held
 
 DASK_CONNECT_TIMEOUT = "10s"
 # With --jobs left to its default, worker processes are started for a regular file at least this
@@ -314,16 +314,6 @@ def forks_workers(dask_scheduler: str | None) -> bool:
     return not dask_scheduler and can_fork()
 
 
-def can_fork() -> bool:
-    """Whether local workers can be forked from this process: the platform forks, and no other
-    Python thread runs (one could hold a lock that the forked copy would wait on for ever). The
-    native thread pools of NumPy's BLAS re-create themselves in a forked child."""
-    import multiprocessing
-    import threading
-
-    return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
-
-
 _inherited: dict[int, object] = {}  # the models of the runs in progress, for the workers forked from this process
 _run_numbers = count()
 
@@ -355,25 +345,6 @@ def _forked_workers(model, n_workers: int):
     finally:
         executor.shutdown(wait=True, cancel_futures=True)
         _inherited.pop(key, None)
-
-
-@contextlib.contextmanager
-def interrupts_held():
-    """Ctrl-C (SIGINT) held back while processes are forked: delivered when the block ends, and
-    never to the children forked meanwhile (they are forked with it blocked)."""
-    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, held)
-
-
-def ignore_interrupts() -> None:
-    """In a forked worker: Ctrl-C is for the process that started it. The terminal sends SIGINT
-    to every process of the command; a worker stopped by it in the middle of writing a result
-    would keep the result queue's lock for ever, and the others would wait on it. This process
-    stops them instead, once their chunks in hand are done."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _run_inherited(key: int, function, task):

@@ -18,7 +18,7 @@ import json
 import os
 from pathlib import Path
 
-from .batch import interrupts_held
+from .forking import interrupts_held
 from .suggest_lines import FileRange, Tokenized, read_records
 from .text import Tokenizer
 
