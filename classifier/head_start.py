@@ -14,11 +14,10 @@ early, leaving the chunk to a worker, which reports it as it always does.
 """
 from __future__ import annotations
 
-import json
 import os
-from pathlib import Path
 
 from .forking import interrupts_held
+from .metadata import ModelLoadError, read_metadata
 from .suggest_lines import FileRange, Tokenized, read_records
 from .text import Tokenizer
 
@@ -32,10 +31,9 @@ def model_tokenizer(model_dir: str | os.PathLike) -> Tokenizer | None:
     """The tokenizer of the model in ``model_dir``, from its metadata alone (no NumPy), or None
     when the metadata cannot say: loading the model reports what is wrong with it."""
     try:
-        metadata = json.loads((Path(os.path.realpath(model_dir)) / "metadata.json").read_text(encoding="utf-8"))
-        params = metadata["params"]
+        params = read_metadata(os.path.realpath(model_dir))["params"]
         return Tokenizer(form=params["form"], pos=params["pos"], ngram_range=tuple(params["ngram_range"]))
-    except (OSError, ValueError, TypeError, KeyError):
+    except (ModelLoadError, OSError, ValueError, TypeError, KeyError):
         return None
 
 

@@ -18,13 +18,13 @@ from pathlib import Path
 
 import numpy as np
 
+from .metadata import METADATA_FILE, RETRAIN, ModelLoadError, read_metadata
 from .scorer import Scorer, scorer_bytes, scorer_from_bytes
 from .text import dictionary_version
 
 # Bump when the artifact's arrays change: older folders are refused with a
 # message to retrain instead of failing on first use.
 MODEL_FORMAT = 4
-METADATA_FILE = "metadata.json"
 ARTIFACT_PREFIX = "model-"
 _ARTIFACT_NAME = re.compile(r"^model-[0-9a-f]{16}\.npz$")
 # Files are written for a service that may run as another user: readable by all, like a plain
@@ -33,12 +33,7 @@ FILE_MODE = 0o644
 # The libraries that must match exactly: the artifact is plain arrays, read the same by any
 # NumPy, but the features are words as this MeCab and dictionary split them.
 STRICT_VERSIONS = ("fugashi", "dictionary")
-RETRAIN = "retrain with `python train.py`"
 PROBE_TEXT = "準備確認"  # scored once before a model is served
-
-
-class ModelLoadError(RuntimeError):
-    """A model folder that cannot be served; the message says why and how to recover."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -126,19 +121,6 @@ def save_model(model, directory: str | os.PathLike, metadata: dict) -> Path:
 
 # --------------------------------------------------------------------------------------------
 # loading
-
-def read_metadata(directory: str | os.PathLike) -> dict:
-    path = Path(directory) / METADATA_FILE
-    if not path.is_file():
-        raise ModelLoadError(f"no trained model in {directory} ({METADATA_FILE} missing): run `python train.py`")
-    try:
-        metadata = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ModelLoadError(f"{path} is not valid JSON ({error}): {RETRAIN}") from None
-    if not isinstance(metadata, dict):
-        raise ModelLoadError(f"{path} does not hold a JSON object: {RETRAIN}")
-    return metadata
-
 
 def model_version(metadata: dict) -> str:
     """A short name of a trained model: when it was made and the start of its artifact's hash."""
