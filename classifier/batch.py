@@ -36,7 +36,7 @@ from itertools import count, islice
 from typing import Callable, Iterable, Iterator, Sequence
 
 from .config import BATCH_SIZE
-from .forking import can_fork, ignore_interrupts, interrupts_held
+from .forking import can_fork, frozen_objects, interrupts_held, start_worker
 
 DASK_CONNECT_TIMEOUT = "10s"
 # With --jobs left to its default, worker processes are started for a regular file at least this
@@ -323,19 +323,20 @@ def _forked_workers(model, n_workers: int):
     """Workers forked from this process, which start with the model and the imports scoring needs
     already in memory: a fork takes milliseconds, where a fresh interpreter takes about half a
     second to import them and load the model. The pool forks all its workers on the first
-    submit, before it starts its own thread."""
+    submit, before it starts its own thread. They are forked with this process's objects frozen
+    (``forking.frozen_objects``) and keep the memory they free (``forking.start_worker``)."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     key = next(_run_numbers)
     _inherited[key] = model
     executor = ProcessPoolExecutor(n_workers, mp_context=multiprocessing.get_context("fork"),
-                                   initializer=ignore_interrupts)
+                                   initializer=start_worker)
     try:
         # The first submit forks the workers, then starts the pool's thread, through which
         # shutdown stops them: a Ctrl-C between the two would leave workers that nothing stops,
         # and this process waiting for them at exit. It is held back until both are done.
-        with interrupts_held():
+        with interrupts_held(), frozen_objects():
             executor.submit(_run_inherited, key, _ready, ())
 
         def submit(function, task):
