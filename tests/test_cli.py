@@ -434,3 +434,23 @@ def test_annotate_one_draft_refuses_the_options_of_many(bundled_model_dir, tmp_p
     draft.write_text(make_draft(SWAP), encoding="utf-8")
     assert main(["annotate", "--model", str(bundled_model_dir), str(draft), "--jobs", "2"]) == 2
     assert "use them with --jsonl" in capsys.readouterr().err
+
+
+def test_the_command_line_keeps_blas_to_one_thread_unless_the_environment_says(monkeypatch):
+    import gc
+
+    from classifier import cli
+
+    seen = []
+    monkeypatch.setattr(cli, "main", lambda: seen.append(os.environ.get("OPENBLAS_NUM_THREADS")) or 0)
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    try:
+        with pytest.raises(SystemExit) as exit_info:
+            cli.command_line()
+        assert exit_info.value.code == 0
+        monkeypatch.setenv("OPENBLAS_NUM_THREADS", "3")
+        with pytest.raises(SystemExit):
+            cli.command_line()
+    finally:
+        gc.unfreeze()  # command_line freezes every object on its way out
+    assert seen == ["1", "3"]

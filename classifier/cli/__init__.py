@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import sys
 
 from ..corpus import CorpusError
@@ -39,7 +40,13 @@ def command_line() -> None:
     shutdown then skips its collections over everything the command imported and loaded (all of
     NumPy, SciPy and the model), a few hundredths of a second of every command. Nothing is lost:
     the atexit handlers and the flushing of the standard streams still run, and the system frees
-    the memory."""
+    the memory.
+
+    NumPy's BLAS is kept to one thread (unless the environment says otherwise). At import it
+    starts a thread per core, which spins for about a tenth of a second waiting for work, taking a
+    core from the workers of a large run. No command needs it: scoring multiplies sparse
+    matrices, and training's solvers run their own loops (one thread trained as fast)."""
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     status = main()
     gc.freeze()
     sys.exit(status)
