@@ -62,7 +62,7 @@ def keep_freed_memory(pad: int = WORKER_HEAP_PAD) -> bool:
 
     A worker allocates a few megabytes for each chunk and frees them when the chunk is done. By
     default glibc gives freed memory at the top of the heap back at once, and the next chunk asks
-    for it again, a page fault for every 4 kB: most of a worker's time in the kernel. Kept, the
+    for it again, a page fault for every 4 kB: much of a worker's time in the kernel. Kept, the
     pages are reused. Peak memory is unchanged: what is kept was in use a moment before. Only
     glibc has ``mallopt``; elsewhere this does nothing.
     """

@@ -43,9 +43,9 @@ def command_line() -> None:
     the memory.
 
     NumPy's BLAS is kept to one thread (unless the environment says otherwise). At import it
-    starts a thread per core, which spins for about a tenth of a second waiting for work, taking a
-    core from the workers of a large run. No command needs it: scoring multiplies sparse
-    matrices, and training's solvers run their own loops (one thread trained as fast)."""
+    starts a thread per core, which spins a while waiting for work, taking CPU from the workers
+    of a large run. No command needs it: scoring multiplies sparse matrices, and training's
+    solvers run their own loops (one thread trained as fast)."""
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     status = main()
     gc.freeze()
