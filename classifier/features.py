@@ -38,8 +38,8 @@ def count_tokens(vocabulary: dict[str, int], token_strings: list[str], dtype=np.
     """``count_features`` of each text's tokens given as one string, separated by single spaces
     (``Tokenizer.token_strings``), without a list per text: the batch's strings are joined and
     split once. A text with s spaces gives s + 1 pieces, in order; an empty text gives one empty
-    piece, which no vocabulary holds."""
-    flat = " ".join(token_strings).split(" ")
+    piece, which no vocabulary holds; no texts give no pieces."""
+    flat = " ".join(token_strings).split(" ") if token_strings else []
     return _count_matrix(vocabulary, flat, [tokens.count(" ") + 1 for tokens in token_strings], dtype)
 
 

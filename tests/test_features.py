@@ -4,7 +4,7 @@ import pickle
 import numpy as np
 import pytest
 
-from classifier.features import count_features, tfidf_weights
+from classifier.features import count_features, count_tokens, tfidf_weights
 from classifier.model import HashtagModel
 from tests.support.texts import EDGE_TEXTS, corpus_paragraphs
 
@@ -39,3 +39,11 @@ def test_model_transform_equals_the_pipeline_after_saving_and_pickling(tiny_mode
         got = model.transform(paragraphs)
         assert type(got) is type(expected) and (got != expected).nnz == 0
         assert np.array_equal(got.data, expected.data)
+
+
+def test_no_texts_give_an_empty_matrix_and_no_decisions(tiny_model):
+    counts = count_tokens(tiny_model.vocabulary_, [], np.float32)
+    assert counts.shape == (0, len(tiny_model.vocabulary_)) and counts.nnz == 0
+    probabilities, kept = tiny_model.decide([])
+    assert probabilities.shape == kept.shape == (0, len(tiny_model.classes_))
+    assert tiny_model.suggest([]) == []
