@@ -372,6 +372,9 @@ def test_the_default_model_is_trained_when_missing_or_of_an_older_format(tmp_pat
     (default / "metadata.json").write_text(json.dumps({"model_format": MODEL_FORMAT}), encoding="utf-8")
     common.ensure_default_model(str(default))  # current: kept
     common.ensure_default_model(str(other))  # never another folder
+    for damaged in ("{not json", "[1, 2]"):  # loading it says what is wrong; it is not trained over
+        (default / "metadata.json").write_text(damaged, encoding="utf-8")
+        common.ensure_default_model(str(default))
     assert trained == [default, default]
     assert f"has format {MODEL_FORMAT - 1}, this code reads format {MODEL_FORMAT}" in capsys.readouterr().err
 

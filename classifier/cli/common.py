@@ -28,19 +28,18 @@ def ensure_default_model(model_dir: str) -> None:
     """On a fresh clone there is no trained model yet, and after an update of this code the
     default one may be of an older format: (re)train it from the bundled corpus, which is what
     it is made of. Other model folders are never trained implicitly."""
-    import json
-
-    from ..persist import METADATA_FILE, MODEL_FORMAT
+    from ..metadata import METADATA_FILE, ModelLoadError, read_metadata
+    from ..persist import MODEL_FORMAT
 
     if Path(model_dir).resolve() != DEFAULT_MODEL.resolve():
         return
-    try:
-        found = json.loads((DEFAULT_MODEL / METADATA_FILE).read_text(encoding="utf-8")).get("model_format")
-    except FileNotFoundError:
+    if not (DEFAULT_MODEL / METADATA_FILE).exists():
         why = "no model in {} yet"
-    except (OSError, ValueError, AttributeError):
-        return  # damaged: loading it says so, with the remedy
     else:
+        try:
+            found = read_metadata(DEFAULT_MODEL).get("model_format")
+        except (ModelLoadError, OSError):
+            return  # damaged: loading it says so, with the remedy
         if found == MODEL_FORMAT:
             return
         why = f"the model in {{}} has format {found}, this code reads format {MODEL_FORMAT}"
